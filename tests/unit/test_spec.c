@@ -1,0 +1,343 @@
+/*
+ * test_spec.c: the workflow spec reader and checker (core/yaml + core/spec).
+ *
+ * Table-driven: each case is a small spec text and the one error it must
+ * produce (a substring, and its line). Negative cases first; then the
+ * identity rules: reformatting keeps the workflow_id, meaning changes it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/spec.h"
+#include "testutil.h"
+
+#define PIN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A valid spec; cases below replace one line or append text to it. */
+static const char *base_spec(void)
+{
+	return "pitwall: 1\n"                                                              /* 1 */
+	       "name: demo\n"                                                              /* 2 */
+	       "owners:\n"                                                                 /* 3 */
+	       "  ops-lead: {title: Ops lead}\n"                                           /* 4 */
+	       "states: [INIT, READY, DONE]\n"                                             /* 5 */
+	       "initial: INIT\n"                                                           /* 6 */
+	       "terminal: [DONE]\n"                                                        /* 7 */
+	       "default: allow\n"                                                          /* 8 */
+	       "actions:\n"                                                                /* 9 */
+	       "  Prepare:\n"                                                              /* 10 */
+	       "    from: [INIT]\n"                                                        /* 11 */
+	       "    to: READY\n"                                                           /* 12 */
+	       "    input: {type: object, properties: {n: {type: integer, minimum: 1}}}\n" /* 13 */
+	       "    emits: [{cap: prepared, value: {var: result.id}}]\n"                   /* 14 */
+	       "    run: {program: bin/prepare, sha256: " PIN ", args: [\"{input.n}\"]}\n" /* 15 */
+	       "  Finish:\n"                                                               /* 16 */
+	       "    from: [READY]\n"                                                       /* 17 */
+	       "    to: DONE\n"                                                            /* 18 */
+	       "    input: {type: object, properties: {id: {type: string}}, required: [id]}\n" /* 19
+	                                                                                        */
+	       "    requires: [{cap: prepared, value: {var: input.id}}]\n"           /* 20 */
+	       "    decide:\n"                                                       /* 21 */
+	       "      - when: {\"==\": [{var: input.id}, \"big\"]}\n"                /* 22 */
+	       "        approval: {owner: ops-lead, reason: big_one, expires: 1h}\n" /* 23 */
+	       "    run: {program: bin/finish, sha256: " PIN "}\n";                  /* 24 */
+}
+
+/* base_spec() with line `line` (1-based) replaced by repl (NULL: deleted). */
+static char *with_line(int line, const char *repl)
+{
+	const char *s = base_spec();
+	size_t cap = strlen(s) + (repl ? strlen(repl) : 0) + 2;
+	char *out = malloc(cap), *o = out;
+	int n = 1;
+	assert_non_null(out);
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t len = (size_t)(nl - s) + 1;
+		if (n == line) {
+			if (repl) {
+				memcpy(o, repl, strlen(repl));
+				o += strlen(repl);
+				*o++ = '\n';
+			}
+		} else {
+			memcpy(o, s, len);
+			o += len;
+		}
+		s += len;
+		n++;
+	}
+	*o = '\0';
+	return out;
+}
+
+static pw_status parse(const char *text, pw_spec **spec, pw_diag *d)
+{
+	return pw_spec_parse(text, strlen(text), spec, d);
+}
+
+/* text must fail with an error containing want, at line want_line (0: any). */
+static void expect_error(const char *text, const char *want, unsigned want_line)
+{
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	pw_status st = parse(text, &spec, &d);
+	assert_int_not_equal(st, PW_OK);
+	assert_null(spec);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++) {
+		if (d.items[i].level == PW_DIAG_ERROR && strstr(d.items[i].msg, want) &&
+		    (want_line == 0 || d.items[i].line == want_line))
+			found = true;
+	}
+	if (!found) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "  got %u:%u: %s\n", d.items[i].line, d.items[i].col,
+			        d.items[i].msg);
+		fail_msg("no error \"%s\" at line %u", want, want_line);
+	}
+	pw_diag_release(&d);
+}
+
+static void expect_line_error(int line, const char *repl, const char *want, unsigned want_line)
+{
+	char *text = with_line(line, repl);
+	expect_error(text, want, want_line);
+	free(text);
+}
+
+static void test_yaml_refusals(void **state)
+{
+	(void)state;
+	expect_error("", "empty file", 0);
+	expect_error("a: [1, 2\n", "did not find expected", 0);
+	expect_error("a: 1\na: 2\n", "duplicate key \"a\"", 2);
+	expect_error("a: 1\n---\nb: 2\n", "more than one YAML document", 0);
+	expect_error("a: !!binary aGVsbG8=\n", "unsupported tag", 1);
+	expect_error("base: &b {x: 1}\nc:\n  <<: *b\n", "merge keys are not supported", 3);
+	expect_error("a: .inf\n", "cannot be represented", 1);
+	expect_error("a: 9007199254740993\n", "integer out of range", 1);
+	expect_error("a: \"x\\0y\"\n", "NUL", 1);
+	expect_error("a: *nope\n", "undefined alias", 1);
+	expect_error("? [1]\n: 2\n", "mapping keys must be plain strings", 1);
+	expect_error("a: \"\xff\"\n", "invalid UTF-8", 1);
+	/* an alias bomb: 10 levels of 10 aliases each */
+	char bomb[2048];
+	int n = snprintf(bomb, sizeof bomb, "a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
+	for (int i = 1; i < 10; i++)
+		n += snprintf(bomb + n, sizeof bomb - (size_t)n,
+		              "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i,
+		              i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
+		              i - 1);
+	expect_error(bomb, "more than 100000 nodes", 0);
+	/* 10,000-deep nesting is refused at the limit, not by the C stack */
+	size_t depth = 10000;
+	char *deep = malloc(depth * 2 + 8);
+	assert_non_null(deep);
+	memcpy(deep, "a: ", 3);
+	memset(deep + 3, '[', depth);
+	memset(deep + 3 + depth, ']', depth);
+	strcpy(deep + 3 + 2 * depth, "\n");
+	expect_error(deep, "nesting deeper than 64", 1);
+	free(deep);
+}
+
+static void test_structure_refusals(void **state)
+{
+	(void)state;
+	expect_line_error(2, "name: demo\nretries: 3", "unknown key \"retries\"", 3);
+	expect_line_error(1, "pitwall: 2", "unsupported spec format version", 1);
+	expect_line_error(1, NULL, "missing required key \"pitwall\"", 0);
+	expect_line_error(8, NULL, "missing required key \"default\"", 0);
+	expect_line_error(4, "  ops-lead: {title: [Ops]}",
+	                  "owners.ops-lead.title: expected a string", 4);
+	expect_line_error(5, "states: INIT", "states: expected a list", 5);
+	expect_line_error(5, "states: [INIT, READY, DONE, INIT]", "duplicate state \"INIT\"", 5);
+	expect_line_error(6, "initial: START", "initial: unknown state \"START\"", 6);
+	expect_line_error(7, "terminal: [END]", "unknown state \"END\"", 7);
+	expect_line_error(8, "default: maybe", "default: expected allow", 8);
+	expect_line_error(8, "default: {block: {owner: nobody, reason: x}}",
+	                  "unknown owner \"nobody\"", 8);
+	expect_line_error(11, "    from: [NOWHERE]", "unknown state \"NOWHERE\"", 11);
+	expect_line_error(12, "    to: NOWHERE", "to: unknown state \"NOWHERE\"", 12);
+	expect_line_error(13, "    input: {type: string}", "must be a mapping with type: object",
+	                  13);
+	expect_line_error(13,
+	                  "    input: {type: object, properties: {n: {type: integer, format: x}}}",
+	                  "invalid schema", 13);
+	expect_line_error(
+	        13, "    input: {type: object, properties: {n: {type: string, pattern: \"(\"}}}",
+	        "invalid schema", 13);
+	expect_line_error(14, "    emits: [{cap: Prepared, value: {var: result.id}}]",
+	                  "invalid capability type \"Prepared\"", 14);
+	expect_line_error(14, "    emits: [{cap: prepared, value: {bogus_op: [1]}}]",
+	                  "invalid condition", 14);
+	expect_line_error(15, "    run: {program: bin/prepare, sha256: abc}",
+	                  "expected 64 lowercase hex digits", 15);
+	expect_line_error(
+	        15, "    run: {program: bin/prepare, sha256: " PIN ", args: [\"--n={input.n}\"]}",
+	        "a placeholder must be the whole element", 15);
+	expect_line_error(15,
+	                  "    run: {program: bin/prepare, sha256: " PIN ", args: [\"{input.m}\"]}",
+	                  "the input schema has no property \"m\"", 15);
+	expect_line_error(
+	        15, "    run: {program: bin/prepare, sha256: " PIN ", args: [\"{env.HOME}\"]}",
+	        "unknown placeholder", 15);
+	expect_line_error(15, "    run: {program: bin/prepare, sha256: " PIN ", timeout: 12x}",
+	                  "expected a duration", 15);
+	expect_line_error(15, "    run: {program: bin/prepare, sha256: " PIN ", shell: true}",
+	                  "unknown key \"shell\"", 15);
+	expect_line_error(23, "        approval: {owner: cfo, reason: big_one}",
+	                  "unknown owner \"cfo\"", 23);
+	expect_line_error(23, "        allow: false", "expected true", 23);
+	expect_line_error(23, "        allow: true\n        block: {owner: ops-lead, reason: no}",
+	                  "needs exactly one verdict", 22);
+	expect_line_error(
+	        20, "    requires: [{cap: approved}]",
+	        "capability \"approved\" is not emitted by any action that can run before "
+	        "Finish",
+	        20);
+}
+
+static void test_capability_order(void **state)
+{
+	(void)state;
+	/* Finish emits what Prepare requires: Prepare runs first, so it can never hold it */
+	char *text = with_line(14, "    requires: [{cap: finished}]");
+	size_t len = strlen(text);
+	char *more = malloc(len + 64);
+	assert_non_null(more);
+	memcpy(more, text, len + 1);
+	strcat(more, "    emits: [{cap: finished, value: {var: result.id}}]\n");
+	expect_error(more,
+	             "capability \"finished\" is not emitted by any action that can run "
+	             "before Prepare",
+	             14);
+	free(more);
+	free(text);
+}
+
+static void test_unreachable_warning(void **state)
+{
+	(void)state;
+	char *text = with_line(5, "states: [INIT, READY, DONE, ISLAND]");
+	size_t len = strlen(text);
+	char *more = malloc(len + 256);
+	assert_non_null(more);
+	memcpy(more, text, len + 1);
+	strcat(more, "  Lost:\n    from: [ISLAND]\n    input: {type: object}\n"
+	             "    run: {program: bin/finish, sha256: " PIN "}\n");
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	assert_int_equal(parse(more, &spec, &d), PW_OK);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.items[0].level, PW_DIAG_WARNING);
+	assert_non_null(strstr(d.items[0].msg, "actions.Lost: unreachable"));
+	assert_false(pw_spec_action(spec, "Lost")->reachable);
+	assert_true(pw_spec_action(spec, "Finish")->reachable);
+	pw_spec_free(spec);
+	pw_diag_release(&d);
+	free(more);
+	free(text);
+}
+
+static void id_of(const char *text, char id[PW_WORKFLOW_ID_LEN + 1])
+{
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	if (parse(text, &spec, &d) != PW_OK) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "  %u:%u: %s\n", d.items[i].line, d.items[i].col,
+			        d.items[i].msg);
+		fail_msg("spec did not parse");
+	}
+	memcpy(id, spec->workflow_id, PW_WORKFLOW_ID_LEN + 1);
+	pw_spec_free(spec);
+	pw_diag_release(&d);
+}
+
+static void test_id_ignores_formatting(void **state)
+{
+	(void)state;
+	char a[PW_WORKFLOW_ID_LEN + 1], b[PW_WORKFLOW_ID_LEN + 1];
+	id_of(base_spec(), a);
+	assert_int_equal(strlen(a), PW_WORKFLOW_ID_LEN);
+	assert_memory_equal(a, "sha256:", 7);
+
+	/* the same meaning: block style, other key order, quotes, comments, anchors */
+	const char *same =
+	        "# a comment\n"
+	        "name: 'demo'\n"
+	        "pitwall: 1.0\n"
+	        "states:\n  - INIT\n  - \"READY\"\n  - DONE\n"
+	        "terminal: [DONE]\n"
+	        "initial: INIT   # trailing comment\n"
+	        "owners: {\"ops-lead\": {title: \"Ops lead\"}}\n"
+	        "default: allow\n"
+	        "actions:\n"
+	        "  Finish:\n"
+	        "    to: DONE\n"
+	        "    from: [READY]\n"
+	        "    input:\n      type: object\n      required: [id]\n"
+	        "      properties: {id: &str {type: string}}\n"
+	        "    requires:\n      - cap: prepared\n        value: {var: input.id}\n"
+	        "    decide:\n"
+	        "      - approval: {reason: big_one, owner: ops-lead, expires: 1h}\n"
+	        "        when: {'==': [{var: input.id}, big]}\n"
+	        "    run: {sha256: " PIN ", program: bin/finish}\n"
+	        "  Prepare:\n"
+	        "    from: [INIT]\n"
+	        "    to: READY\n"
+	        "    input: {properties: {n: {minimum: 1, type: integer}}, type: object}\n"
+	        "    emits: [{value: {var: result.id}, cap: prepared}]\n"
+	        "    run: {program: bin/prepare, sha256: " PIN ", args: ['{input.n}']}\n";
+	id_of(same, b);
+	assert_string_equal(a, b);
+}
+
+static void test_id_changes_with_meaning(void **state)
+{
+	(void)state;
+	char base[PW_WORKFLOW_ID_LEN + 1], other[PW_WORKFLOW_ID_LEN + 1];
+	id_of(base_spec(), base);
+	struct {
+		int line;
+		const char *repl;
+	} changes[] = {
+	        {5, "states: [INIT, READY, DONE, EXTRA]"}, /* a state */
+	        {13,
+	         "    input: {type: object, properties: {n: {type: integer, minimum: 2}}}"}, /* bound
+	                                                                                      */
+	        {22, "      - when: {\"==\": [{var: input.id}, \"huge\"]}"}, /* a rule */
+	        {15, "    run: {program: bin/prepare, sha256: "
+	             "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef, args: "
+	             "[\"{input.n}\"]}"}, /* an executor pin */
+	        {19, "    input: {type: object, properties: {id: {type: string, pattern: \"^a\"}}, "
+	             "required: [id]}"}, /* a pattern */
+	};
+	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+		char *text = with_line(changes[i].line, changes[i].repl);
+		id_of(text, other);
+		if (strcmp(base, other) == 0)
+			fail_msg("change %zu kept the id", i);
+		free(text);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_yaml_refusals),
+	        cmocka_unit_test(test_structure_refusals),
+	        cmocka_unit_test(test_capability_order),
+	        cmocka_unit_test(test_unreachable_warning),
+	        cmocka_unit_test(test_id_ignores_formatting),
+	        cmocka_unit_test(test_id_changes_with_meaning),
+	};
+	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
+}
