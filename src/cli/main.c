@@ -33,6 +33,15 @@ static const pw_command commands[] = {
          "change of meaning does. The spec must pass `pitwall check`.\n"
          "\n"
          "Exit status: 0 printed, 2 invalid or unreadable.\n"},
+        {"model", pw_cmd_model,
+         "model SPEC      print the canonical JSON that the workflow_id hashes",
+         "usage: pitwall model SPEC\n"
+         "\n"
+         "Print the model of SPEC in RFC 8785 canonical form: exactly the bytes whose\n"
+         "SHA-256 is the workflow_id. JSON is also YAML, so the output is itself a\n"
+         "valid spec with the same workflow_id. The spec must pass `pitwall check`.\n"
+         "\n"
+         "Exit status: 0 printed, 2 invalid or unreadable.\n"},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];

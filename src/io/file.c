@@ -19,7 +19,7 @@ static pw_status open_regular(const char *path, size_t max, int *fd_out, size_t 
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
-		snprintf(err, errlen, "%s", strerror(e));
+		snprintf(err, errlen, "cannot open: %s", strerror(e));
 		return e == ENOENT || e == ENOTDIR ? PW_ERR_NOTFOUND
 		       : e == EACCES || e == EPERM ? PW_ERR_PERM
 		                                   : PW_ERR_IO;

@@ -1,0 +1,44 @@
+# pitwall: thin wrapper around Meson and Ninja.
+#
+#   make demo    install what is missing, build, run the demo
+#   make test    install what is missing, build, run every test
+#   make asan    the unit and CLI suites under AddressSanitizer + UBSan
+#   make format  reformat the C sources; make format-check verifies them
+
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
+
+.PHONY: all setup build test demo asan format format-check clean
+
+all: build
+
+setup:
+	@scripts/setup
+
+build: setup
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
+	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
+
+test: build
+	@scripts/run-tests $(BUILD)
+
+demo: build
+	@PITWALL=$(CURDIR)/$(BUILD)/pitwall scripts/demo
+
+asan: setup
+	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug >/dev/null
+	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 scripts/run-tests $(ASAN_BUILD) --suite unit --suite cli
+
+format:
+	@clang-format -i $(C_SOURCES)
+
+format-check:
+	@clang-format --dry-run --Werror $(C_SOURCES) && echo "format: ok"
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
