@@ -419,7 +419,7 @@ static int utf16_cmp(const void *pa, const void *pb)
 static pw_status dump(jbuf *b, const json_t *v, unsigned depth, unsigned max_depth)
 {
 	char num[PW_JCS_NUMBER_MAX];
-	double d;
+	double d = 0;
 
 	if (depth > max_depth)
 		return PW_ERR_TOO_DEEP;
