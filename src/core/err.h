@@ -31,18 +31,18 @@ typedef enum pw_status {
 const char *pw_status_name(pw_status st);
 
 /* Evaluate expr; if it is not PW_OK, return that status. */
-#define PW_TRY(expr)                                                           \
-	do {                                                                   \
-		pw_status pw_try_st_ = (expr);                                 \
-		if (pw_try_st_ != PW_OK)                                       \
-			return pw_try_st_;                                     \
+#define PW_TRY(expr)                                                                               \
+	do {                                                                                       \
+		pw_status pw_try_st_ = (expr);                                                     \
+		if (pw_try_st_ != PW_OK)                                                           \
+			return pw_try_st_;                                                         \
 	} while (0)
 
 /* If cond is false, return code. */
-#define PW_ENSURE(cond, code)                                                  \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			return (code);                                         \
+#define PW_ENSURE(cond, code)                                                                      \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			return (code);                                                             \
 	} while (0)
 
 #endif

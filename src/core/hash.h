@@ -9,7 +9,7 @@
 
 #include "core/err.h"
 
-#define PW_SHA256_LEN 32
+#define PW_SHA256_LEN     32
 #define PW_SHA256_HEX_LEN 64
 
 /* out gets the 32-byte digest of buf[0..len). */

@@ -5,10 +5,10 @@
  * then the RFC 8785 reference pairs and all 140,022 number lines of
  * ../shared/vectors/jcs.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <math.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -27,7 +27,8 @@ static void expect_refused(const char *text, pw_status want)
 	json_t *v = (json_t *)0x1;
 	pw_status st = parse_str(text, &v);
 	if (st != want)
-		fail_msg("input %s: got %s, want %s", text, pw_status_name(st), pw_status_name(want));
+		fail_msg("input %s: got %s, want %s", text, pw_status_name(st),
+		         pw_status_name(want));
 	assert_null(v);
 }
 
@@ -102,10 +103,11 @@ static void test_rejects_too_deep(void **state)
 	expect_refused(deep, PW_ERR_TOO_DEEP);
 	/* brackets inside strings do not count */
 	json_t *v = NULL;
-	assert_int_equal(parse_str("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-	                           "[[[[[[[[[[[[[[[[[[[[[[[[\"]",
-	                           &v),
-	                 PW_OK);
+	assert_int_equal(
+	        parse_str("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	                  "[[[[[[[[[[[[[[[[[[[[[[[[\"]",
+	                  &v),
+	        PW_OK);
 	json_decref(v);
 	free(deep);
 }
@@ -140,7 +142,8 @@ static void test_jcs_basics(void **state)
 	expect_jcs("{\"b\": [1, 2.50, -0], \"a\": \"\\u001f\\t\"}",
 	           "{\"a\":\"\\u001f\\t\",\"b\":[1,2.5,0]}");
 	expect_jcs("123456789012345678901234567890", "1.2345678901234568e+29");
-	expect_jcs("[1e21, 1e20, 0.000001, 0.0000001]", "[1e+21,100000000000000000000,0.000001,1e-7]");
+	expect_jcs("[1e21, 1e20, 0.000001, 0.0000001]",
+	           "[1e+21,100000000000000000000,0.000001,1e-7]");
 	expect_jcs("{}", "{}");
 	expect_jcs("\"\xe2\x80\xa8\x7f\"", "\"\xe2\x80\xa8\x7f\"");
 }
@@ -242,8 +245,8 @@ static void test_jcs_numbers_file(void **state)
 			lines++;
 			if (pw_jcs_number(d, got) != PW_OK || strcmp(got, comma + 1) != 0) {
 				if (bad++ < 10)
-					fprintf(stderr, "numbers.txt %s: got %s want %s\n", line, got,
-					        comma + 1);
+					fprintf(stderr, "numbers.txt %s: got %s want %s\n", line,
+					        got, comma + 1);
 			}
 		}
 		line = nl + 1;
@@ -257,20 +260,20 @@ static void test_jcs_numbers_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rejects_duplicate_keys),
-		cmocka_unit_test(test_rejects_bad_utf8_and_surrogates),
-		cmocka_unit_test(test_rejects_non_json_numbers),
-		cmocka_unit_test(test_rejects_malformed),
-		cmocka_unit_test(test_rejects_too_large),
-		cmocka_unit_test(test_rejects_too_deep),
-		cmocka_unit_test(test_error_message_has_position),
-		cmocka_unit_test(test_jcs_basics),
-		cmocka_unit_test(test_jcs_number_rejects_nan_inf),
-		cmocka_unit_test(test_jcs_dump_depth_cap),
-		cmocka_unit_test(test_equal_numbers_by_value),
-		cmocka_unit_test(test_utf8_helpers),
-		cmocka_unit_test(test_jcs_reference_pairs),
-		cmocka_unit_test(test_jcs_numbers_file),
+	        cmocka_unit_test(test_rejects_duplicate_keys),
+	        cmocka_unit_test(test_rejects_bad_utf8_and_surrogates),
+	        cmocka_unit_test(test_rejects_non_json_numbers),
+	        cmocka_unit_test(test_rejects_malformed),
+	        cmocka_unit_test(test_rejects_too_large),
+	        cmocka_unit_test(test_rejects_too_deep),
+	        cmocka_unit_test(test_error_message_has_position),
+	        cmocka_unit_test(test_jcs_basics),
+	        cmocka_unit_test(test_jcs_number_rejects_nan_inf),
+	        cmocka_unit_test(test_jcs_dump_depth_cap),
+	        cmocka_unit_test(test_equal_numbers_by_value),
+	        cmocka_unit_test(test_utf8_helpers),
+	        cmocka_unit_test(test_jcs_reference_pairs),
+	        cmocka_unit_test(test_jcs_numbers_file),
 	};
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
 }

@@ -287,7 +287,7 @@ static void test_compile_depth_cap(void **state)
 	assert_string_equal(e.rule, "type");
 	assert_int_equal(strlen(e.pointer), 63 * 2);
 	assert_int_equal(strspn(e.pointer, "/0"), 63 * 2);
-	char want[512];
+	char want[600];
 	snprintf(want, sizeof want, "%s: expected string, got number", e.pointer);
 	assert_string_equal(e.message, want);
 	pw_schema_error_release(&e);

@@ -15,7 +15,8 @@
 #include "core/spec.h"
 #include "testutil.h"
 
-#define PIN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define PIN  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define PIN2 "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /* A valid spec; cases below replace one line or append text to it. */
 static const char *base_spec(void)
@@ -309,16 +310,17 @@ static void test_id_changes_with_meaning(void **state)
 		int line;
 		const char *repl;
 	} changes[] = {
-	        {5, "states: [INIT, READY, DONE, EXTRA]"}, /* a state */
-	        {13,
-	         "    input: {type: object, properties: {n: {type: integer, minimum: 2}}}"}, /* bound
-	                                                                                      */
-	        {22, "      - when: {\"==\": [{var: input.id}, \"huge\"]}"}, /* a rule */
-	        {15, "    run: {program: bin/prepare, sha256: "
-	             "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef, args: "
-	             "[\"{input.n}\"]}"}, /* an executor pin */
+	        /* a state */
+	        {5, "states: [INIT, READY, DONE, EXTRA]"},
+	        /* a bound */
+	        {13, "    input: {type: object, properties: {n: {type: integer, minimum: 2}}}"},
+	        /* a rule */
+	        {22, "      - when: {\"==\": [{var: input.id}, \"huge\"]}"},
+	        /* an executor pin */
+	        {15, "    run: {program: bin/prepare, sha256: " PIN2 ", args: [\"{input.n}\"]}"},
+	        /* a pattern */
 	        {19, "    input: {type: object, properties: {id: {type: string, pattern: \"^a\"}}, "
-	             "required: [id]}"}, /* a pattern */
+	             "required: [id]}"},
 	};
 	for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
 		char *text = with_line(changes[i].line, changes[i].repl);
