@@ -400,6 +400,7 @@ static pw_status cfail_nomem(sc_compile *c)
 }
 
 static pw_status compile_node(sc_compile *c, const json_t *js, unsigned depth, sc_node **out);
+static const sc_node *find_property(const sc_node *n, const char *name, size_t len);
 
 /* A keyword handler: check v, the value of keyword k, and store it in n. */
 typedef struct sc_keyword sc_keyword;
@@ -755,6 +756,24 @@ static pw_status compile_node(sc_compile *c, const json_t *js, unsigned depth, s
 		path_pop(&c->path);
 		if (st != PW_OK)
 			break;
+	}
+	/*
+	 * Unknown members are refused unless additionalProperties is a schema,
+	 * so a required name that properties does not declare could never be
+	 * satisfied: refuse the schema rather than every call.
+	 */
+	for (size_t i = 0; st == PW_OK && n->additional == NULL && i < json_array_size(n->required);
+	     i++) {
+		const json_t *name = json_array_get(n->required, i);
+		if (find_property(n, json_string_value(name), json_string_length(name)) == NULL) {
+			st = path_push(&c->path, "required", 8);
+			if (st != PW_OK)
+				break;
+			st = cfail_quoted(c, PW_ERR_INVALID,
+			                  "requires a property that properties does not declare: ",
+			                  json_string_value(name), json_string_length(name));
+			path_pop(&c->path);
+		}
 	}
 	if (st != PW_OK) {
 		node_free(c->s, n);

@@ -231,6 +231,24 @@ static void test_compile_rejects_wrong_keyword_types(void **state)
 	                     "/items/items/minLength: must be a non-negative integer");
 }
 
+static void test_compile_rejects_unsatisfiable_required(void **state)
+{
+	(void)state;
+	expect_compile_error("{\"type\":\"object\",\"required\":[\"a\"]}", PW_ERR_INVALID,
+	                     "/required: requires a property that properties does not declare: "
+	                     "\"a\"");
+	expect_compile_error(
+	        "{\"properties\":{\"x\":{\"type\":\"object\",\"properties\":{\"b\":{}},"
+	        "\"required\":[\"b\",\"c\"]}}}",
+	        PW_ERR_INVALID,
+	        "/properties/x/required: requires a property that properties does not "
+	        "declare: \"c\"");
+	/* declared, or allowed by an additionalProperties schema: fine */
+	pw_schema_free(compile_ok("{\"properties\":{\"a\":{}},\"required\":[\"a\"]}"));
+	pw_schema_free(compile_ok("{\"additionalProperties\":{\"type\":\"string\"},"
+	                          "\"required\":[\"a\"]}"));
+}
+
 static void test_compile_rejects_invalid_pattern(void **state)
 {
 	(void)state;
@@ -400,7 +418,7 @@ static void test_required(void **state)
 	            "{\"branch\":null}");
 	expect_pass("{\"required\":[]}", "{}");
 	/* required applies to objects only */
-	expect_pass("{\"required\":[\"a\"]}", "\"not an object\"");
+	expect_pass("{\"properties\":{\"a\":{}},\"required\":[\"a\"]}", "\"not an object\"");
 }
 
 static void test_additional_properties(void **state)
@@ -653,7 +671,7 @@ static void test_first_failure_in_document_order(void **state)
 {
 	(void)state;
 	const char *schema = "{\"properties\":{\"a\":{\"type\":\"string\"},\"b\":{\"type\":"
-	                     "\"string\"}},\"required\":[\"a\",\"c\"]}";
+	                     "\"string\"},\"c\":{}},\"required\":[\"a\",\"c\"]}";
 	/* the object's own checks (required) come before its members */
 	expect_fail(schema, "{\"b\":1,\"a\":2}",
 	            (want_fail){PW_ERR_INVALID, "required", "", "\"c\"", NULL, NULL});
@@ -891,6 +909,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_compile_rejects_unknown_keywords),
 	        cmocka_unit_test(test_compile_rejects_wrong_keyword_types),
+	        cmocka_unit_test(test_compile_rejects_unsatisfiable_required),
 	        cmocka_unit_test(test_compile_rejects_invalid_pattern),
 	        cmocka_unit_test(test_compile_depth_cap),
 	        cmocka_unit_test(test_compile_error_buffer),
