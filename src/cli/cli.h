@@ -23,6 +23,7 @@ typedef struct pw_command {
 int pw_cmd_check(int argc, char **argv);
 int pw_cmd_id(int argc, char **argv);
 int pw_cmd_model(int argc, char **argv);
+int pw_cmd_pin(int argc, char **argv);
 
 /* Print diag items as "file:line:col: message" to stderr. */
 void pw_cli_print_diag(const char *file, const pw_diag *d);

@@ -1,13 +1,18 @@
 /*
- * cmd_check.c: `pitwall check SPEC` and `pitwall id SPEC`.
+ * cmd_check.c: the commands about a spec itself: check, id, model, pin.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/json.h"
 
 #include "cli/cli.h"
+#include "core/hash.h"
+#include "io/file.h"
 #include "io/specfile.h"
 
 void pw_cli_print_diag(const char *file, const pw_diag *d)
@@ -79,5 +84,140 @@ int pw_cmd_model(int argc, char **argv)
 	}
 	free(canon);
 	pw_specfile_release(&sf);
+	return rc;
+}
+
+/*
+ * Byte offset of 1-based line and column (columns count characters, as
+ * libyaml's marks do) in buf, or (size_t)-1.
+ */
+static size_t offset_of(const char *buf, size_t len, unsigned line, unsigned col)
+{
+	size_t i = 0;
+	for (unsigned l = 1; l < line; l++) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		if (nl == NULL)
+			return (size_t)-1;
+		i = (size_t)(nl - buf) + 1;
+	}
+	for (unsigned c = 1; c < col && i < len; c++) {
+		i++;
+		while (i < len && (buf[i] & 0xc0) == 0x80)
+			i++;
+	}
+	return i < len ? i : (size_t)-1;
+}
+
+/* Write len bytes to path atomically: a temporary file beside it, fsync, rename. */
+static int replace_file(const char *path, const char *buf, size_t len)
+{
+	struct stat st;
+	size_t n = strlen(path) + 16;
+	char *tmp = malloc(n);
+	int fd = -1, rc = -1;
+	if (tmp == NULL || stat(path, &st) != 0)
+		goto out;
+	snprintf(tmp, n, "%s.pin-XXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0)
+		goto out;
+	if (fchmod(fd, st.st_mode & 07777) != 0)
+		goto out;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	rc = rename(tmp, path);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int pw_cmd_pin(int argc, char **argv)
+{
+	pw_diag d = PW_DIAG_INIT;
+	pw_specfile sf = {0};
+	char *buf = NULL, err[256];
+	size_t len = 0, changed = 0;
+	int rc = PW_EXIT_USAGE;
+
+	if (argc != 1 || argv[0][0] == '-')
+		return pw_cli_usage("pin");
+	const char *path = argv[0];
+	if (pw_file_read(path, PW_SPEC_MAX_BYTES, &buf, &len, err, sizeof err) != PW_OK) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		return PW_EXIT_USAGE;
+	}
+	/* the spec must read and check, all but its pins */
+	if (pw_spec_parse(buf, len, &sf.spec, &d) != PW_OK || (sf.path = strdup(path)) == NULL) {
+		pw_cli_print_diag(path, &d);
+		goto out;
+	}
+	char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash != NULL)
+		*slash = '\0';
+	sf.dir = dir == NULL ? NULL : realpath(slash ? (dir[0] ? dir : "/") : ".", NULL);
+	free(dir);
+	if (sf.dir == NULL) {
+		fprintf(stderr, "%s: cannot resolve its folder\n", path);
+		goto out;
+	}
+	for (size_t i = 0; i < sf.spec->n_actions; i++) {
+		const pw_action *a = &sf.spec->actions[i];
+		char hex[PW_SHA256_HEX_LEN + 1];
+		char *prog = pw_specfile_program_path(&sf, a);
+		pw_status st =
+		        prog ? pw_file_sha256(prog, PW_PROGRAM_MAX_BYTES, hex, err, sizeof err)
+		             : PW_ERR_NOMEM;
+		free(prog);
+		if (st != PW_OK) {
+			fprintf(stderr, "%s:%u:%u: actions.%s.run.program: \"%s\": %s\n", path,
+			        a->program_line, a->program_col, a->name, a->program,
+			        st == PW_ERR_NOMEM ? "out of memory" : err);
+			goto out;
+		}
+		if (strcmp(hex, a->sha256) == 0)
+			continue;
+		size_t off = offset_of(buf, len, a->sha256_line, a->sha256_col);
+		if (off != (size_t)-1 && (buf[off] == '"' || buf[off] == '\''))
+			off++;
+		if (off == (size_t)-1 || len - off < PW_SHA256_HEX_LEN ||
+		    memcmp(buf + off, a->sha256, PW_SHA256_HEX_LEN) != 0) {
+			fprintf(stderr,
+			        "%s:%u:%u: actions.%s.run.sha256: cannot locate the pin in the "
+			        "text\n",
+			        path, a->sha256_line, a->sha256_col, a->name);
+			goto out;
+		}
+		printf("actions.%s: %s -> %s\n", a->name, a->sha256, hex);
+		memcpy(buf + off, hex, PW_SHA256_HEX_LEN);
+		changed++;
+	}
+	if (changed > 0 && replace_file(path, buf, len) != 0) {
+		fprintf(stderr, "%s: cannot write: %s\n", path, strerror(errno));
+		goto out;
+	}
+	pw_specfile_release(&sf);
+	pw_diag_release(&d);
+	rc = load("pin", 1, argv, &sf, 1);
+	if (rc == PW_EXIT_OK)
+		printf("%zu pin%s updated; workflow_id %s\n", changed, changed == 1 ? "" : "s",
+		       sf.spec->workflow_id);
+out:
+	pw_specfile_release(&sf);
+	pw_diag_release(&d);
+	free(buf);
 	return rc;
 }

@@ -42,6 +42,20 @@ static const pw_command commands[] = {
          "valid spec with the same workflow_id. The spec must pass `pitwall check`.\n"
          "\n"
          "Exit status: 0 printed, 2 invalid or unreadable.\n"},
+        {"pin", pw_cmd_pin,
+         "pin SPEC        after a reviewed change to a program, rewrite its sha256 pin",
+         "usage: pitwall pin SPEC\n"
+         "\n"
+         "Hash every executor program of SPEC and rewrite, in place, each sha256 pin\n"
+         "that no longer matches; nothing else in the file changes (formatting and\n"
+         "comments are kept). Prints each pin it changes, then the new workflow_id.\n"
+         "The spec must otherwise pass `pitwall check`. The file is replaced\n"
+         "atomically (written beside it, synced, renamed).\n"
+         "\n"
+         "Pinning is approval: run it only after reviewing what changed in the\n"
+         "programs, since the new workflow_id is what a run will trust.\n"
+         "\n"
+         "Exit status: 0 pinned (or nothing to do), 2 invalid or unreadable.\n"},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];

@@ -64,7 +64,15 @@ for dir in examples/*/; do
 	else
 		not_ok "$name: changed $prog: rc=$rc err=$err"
 	fi
-	sed -i "s/$old/$new/" "$spec"
+	cp "$spec" "$work/before-pin.yaml"
+	run_pw pin "$spec"
+	changed=$(diff "$work/before-pin.yaml" "$spec" | grep -c '^>')
+	if [ "$rc" -eq 0 ] && ! grep -q "$old" "$spec" && grep -q "$new" "$spec" && [ "$changed" -ge 1 ] &&
+		[ "$(sed "s/$new/$old/" "$spec")" = "$(cat "$work/before-pin.yaml")" ]; then
+		ok "$name: pitwall pin rewrote only the pin of $prog"
+	else
+		not_ok "$name: pitwall pin: rc=$rc changed=$changed out=$out err=$err"
+	fi
 	differs "$name: $prog re-pinned" "$spec" "$base"
 done
 
