@@ -15,16 +15,29 @@
 #include "io/file.h"
 #include "io/specfile.h"
 
+/* Write s to f with control characters shown as \xNN, never interpreted. */
+static void put_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
 void pw_cli_print_diag(const char *file, const pw_diag *d)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		const pw_diag_item *it = &d->items[i];
 		const char *level = it->level == PW_DIAG_WARNING ? "warning: " : "";
+		put_escaped(stderr, file);
 		if (it->line > 0)
-			fprintf(stderr, "%s:%u:%u: %s%s\n", file, it->line, it->col, level,
-			        it->msg);
-		else
-			fprintf(stderr, "%s: %s%s\n", file, level, it->msg);
+			fprintf(stderr, ":%u:%u", it->line, it->col);
+		fprintf(stderr, ": %s", level);
+		put_escaped(stderr, it->msg);
+		fputc('\n', stderr);
 	}
 	if (d->n < d->errors)
 		fprintf(stderr, "%s: %zu more errors not shown\n", file, d->errors - d->n);
@@ -94,11 +107,13 @@ int pw_cmd_model(int argc, char **argv)
 static size_t offset_of(const char *buf, size_t len, unsigned line, unsigned col)
 {
 	size_t i = 0;
+	/* line breaks as libyaml counts them: \n, \r\n and a lone \r */
 	for (unsigned l = 1; l < line; l++) {
-		const char *nl = memchr(buf + i, '\n', len - i);
-		if (nl == NULL)
+		while (i < len && buf[i] != '\n' && buf[i] != '\r')
+			i++;
+		if (i >= len)
 			return (size_t)-1;
-		i = (size_t)(nl - buf) + 1;
+		i += (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n') ? 2 : 1;
 	}
 	for (unsigned c = 1; c < col && i < len; c++) {
 		i++;
@@ -145,11 +160,27 @@ out:
 	return rc;
 }
 
+/* Does buf read as a spec like old, action for action, with exactly the given pins? */
+static bool pins_verified(const char *buf, size_t len, const pw_spec *old,
+                          char (*pins)[PW_SHA256_HEX_LEN + 1])
+{
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *now = NULL;
+	bool ok = pw_spec_parse(buf, len, &now, &d) == PW_OK && now->n_actions == old->n_actions;
+	for (size_t i = 0; ok && i < now->n_actions; i++)
+		ok = strcmp(now->actions[i].name, old->actions[i].name) == 0 &&
+		     strcmp(now->actions[i].sha256, pins[i]) == 0;
+	pw_spec_free(now);
+	pw_diag_release(&d);
+	return ok;
+}
+
 int pw_cmd_pin(int argc, char **argv)
 {
 	pw_diag d = PW_DIAG_INIT;
 	pw_specfile sf = {0};
 	char *buf = NULL, err[256];
+	char(*pins)[PW_SHA256_HEX_LEN + 1] = NULL; /* the pin each action should end with */
 	size_t len = 0, changed = 0;
 	int rc = PW_EXIT_USAGE;
 
@@ -174,9 +205,12 @@ int pw_cmd_pin(int argc, char **argv)
 		fprintf(stderr, "%s: cannot resolve its folder\n", path);
 		goto out;
 	}
+	if ((pins = calloc(sf.spec->n_actions + 1, sizeof *pins)) == NULL)
+		goto out;
 	for (size_t i = 0; i < sf.spec->n_actions; i++) {
 		const pw_action *a = &sf.spec->actions[i];
 		char hex[PW_SHA256_HEX_LEN + 1];
+		memcpy(pins[i], a->sha256, sizeof pins[i]);
 		char *prog = pw_specfile_program_path(&sf, a);
 		pw_status st =
 		        prog ? pw_file_sha256(prog, PW_PROGRAM_MAX_BYTES, hex, err, sizeof err)
@@ -190,11 +224,16 @@ int pw_cmd_pin(int argc, char **argv)
 		}
 		if (strcmp(hex, a->sha256) == 0)
 			continue;
+		/* the pin's text is on its own line, after an optional anchor, tag or quote */
 		size_t off = offset_of(buf, len, a->sha256_line, a->sha256_col);
-		if (off != (size_t)-1 && (buf[off] == '"' || buf[off] == '\''))
-			off++;
-		if (off == (size_t)-1 || len - off < PW_SHA256_HEX_LEN ||
-		    memcmp(buf + off, a->sha256, PW_SHA256_HEX_LEN) != 0) {
+		const char *at = NULL;
+		if (off != (size_t)-1) {
+			size_t eol = off;
+			while (eol < len && buf[eol] != '\n' && buf[eol] != '\r')
+				eol++;
+			at = memmem(buf + off, eol - off, a->sha256, PW_SHA256_HEX_LEN);
+		}
+		if (at == NULL) {
 			fprintf(stderr,
 			        "%s:%u:%u: actions.%s.run.sha256: cannot locate the pin in the "
 			        "text\n",
@@ -202,8 +241,16 @@ int pw_cmd_pin(int argc, char **argv)
 			goto out;
 		}
 		printf("actions.%s: %s -> %s\n", a->name, a->sha256, hex);
-		memcpy(buf + off, hex, PW_SHA256_HEX_LEN);
+		memcpy(buf + (at - buf), hex, PW_SHA256_HEX_LEN);
+		memcpy(pins[i], hex, sizeof hex);
 		changed++;
+	}
+	/* before writing: the edited text must read as the same spec with new pins */
+	if (changed > 0 && !pins_verified(buf, len, sf.spec, pins)) {
+		fprintf(stderr,
+		        "%s: the edited text does not read back as expected; nothing written\n",
+		        path);
+		goto out;
 	}
 	if (changed > 0 && replace_file(path, buf, len) != 0) {
 		fprintf(stderr, "%s: cannot write: %s\n", path, strerror(errno));
@@ -218,6 +265,7 @@ int pw_cmd_pin(int argc, char **argv)
 out:
 	pw_specfile_release(&sf);
 	pw_diag_release(&d);
+	free(pins);
 	free(buf);
 	return rc;
 }

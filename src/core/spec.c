@@ -19,12 +19,23 @@
 #include "core/json.h"
 #include "core/logic.h"
 
-#define PATH_MAX_LEN 256
+#define PATH_MAX_LEN        256
+#define PW_SPEC_MAX_SECRETS 64
+#define PW_SPEC_MAX_LIST    256 /* requires, emits, pre, post, decide, to */
+#define PW_SPEC_MAX_ENV     64
+#define PW_TEMPLATE_MAX     256
 
 typedef struct ck {
 	pw_spec *spec;
 	pw_diag *diag;
+	size_t errors_before; /* diag->errors when this parse began: diag may be reused */
 } ck;
+
+/* Past PW_DIAG_MAX items only the count grows: skip the position lookups. */
+static bool diag_full(const ck *c)
+{
+	return c->diag->n >= PW_DIAG_MAX;
+}
 
 typedef struct field {
 	const char *key;
@@ -51,7 +62,9 @@ static void err_at(ck *c, const json_t *node, const char *path, const char *fmt,
 {
 	unsigned line, col;
 	va_list ap;
-	(void)pw_marks_value(c->spec->marks, node, &line, &col);
+	line = col = 0;
+	if (!diag_full(c))
+		(void)pw_marks_value(c->spec->marks, node, &line, &col);
 	va_start(ap, fmt);
 	vreport(c, PW_DIAG_ERROR, line, col, path, fmt, ap);
 	va_end(ap);
@@ -63,7 +76,9 @@ static void warn_at(ck *c, const json_t *node, const char *path, const char *fmt
 {
 	unsigned line, col;
 	va_list ap;
-	(void)pw_marks_value(c->spec->marks, node, &line, &col);
+	line = col = 0;
+	if (!diag_full(c))
+		(void)pw_marks_value(c->spec->marks, node, &line, &col);
 	va_start(ap, fmt);
 	vreport(c, PW_DIAG_WARNING, line, col, path, fmt, ap);
 	va_end(ap);
@@ -76,7 +91,8 @@ static void err_key(ck *c, const json_t *obj, const char *key, const char *path,
 {
 	unsigned line, col;
 	va_list ap;
-	if (!pw_marks_key(c->spec->marks, obj, key, &line, &col))
+	line = col = 0;
+	if (!diag_full(c) && !pw_marks_key(c->spec->marks, obj, key, &line, &col))
 		(void)pw_marks_value(c->spec->marks, obj, &line, &col);
 	va_start(ap, fmt);
 	vreport(c, PW_DIAG_ERROR, line, col, path, fmt, ap);
@@ -99,6 +115,8 @@ static void indexpath(char *out, const char *path, size_t i)
 
 static const char *type_name(const json_t *v)
 {
+	if (v == NULL)
+		return "nothing";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "a mapping";
 	case JSON_ARRAY: return "a list";
@@ -218,11 +236,33 @@ static void check_duration(ck *c, const json_t *v, const char *path)
 	err_at(c, v, path, "expected a duration such as \"120s\", \"10m\" or \"6h\"");
 }
 
-static void check_condition(ck *c, const json_t *v, const char *path)
+/*
+ * A value expression (requires[].value, emits[].value): any JSON Logic,
+ * including a literal.
+ */
+static void check_expression(ck *c, const json_t *v, const char *path)
 {
 	char err[256];
 	if (pw_logic_check(v, NULL, err, sizeof err) != PW_OK)
 		err_at(c, v, path, "invalid condition: %s", err);
+}
+
+/*
+ * A condition (pre, post, when): an operation (an object with exactly one
+ * key) or a boolean. Anything else is a literal that JSON Logic takes as
+ * always true or always false: an object with a typo as a second key, a
+ * string, a list. Refuse it rather than let a rule match everything.
+ */
+static void check_condition(ck *c, const json_t *v, const char *path)
+{
+	if (!json_is_boolean(v) && !(json_is_object(v) && json_object_size(v) == 1)) {
+		err_at(c, v, path,
+		       "a condition must be an operation such as {\"==\": [...]} (an object with "
+		       "exactly one key) or true/false, got %s",
+		       json_is_object(v) ? "an object with several keys" : type_name(v));
+		return;
+	}
+	check_expression(c, v, path);
 }
 
 static void check_conditions(ck *c, const json_t *list, const char *path)
@@ -230,6 +270,10 @@ static void check_conditions(ck *c, const json_t *list, const char *path)
 	char p[PATH_MAX_LEN];
 	if (!want_list(c, list, path, false))
 		return;
+	if (json_array_size(list) > PW_SPEC_MAX_LIST) {
+		err_at(c, list, path, "more than %d entries", PW_SPEC_MAX_LIST);
+		return;
+	}
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		indexpath(p, path, i);
 		check_condition(c, json_array_get(list, i), p);
@@ -297,7 +341,7 @@ static void check_verdict(ck *c, const json_t *obj, const char *path)
 		subpath(p, path, kinds[i]);
 		if (i == 0) {
 			if (!json_is_true(v))
-				err_at(c, v, p, "expected true");
+				err_key(c, obj, kinds[i], p, "expected true");
 		} else {
 			check_verdict_body(c, v, p, i == 1);
 		}
@@ -327,42 +371,105 @@ static void check_template(ck *c, const json_t *v, const json_t *input, const ch
 	const char *s = want_string(c, v, path);
 	if (s == NULL)
 		return;
+	size_t n = json_string_length(v);
 	if (strchr(s, '{') == NULL && strchr(s, '}') == NULL)
 		return;
-	size_t n = strlen(s);
-	if (n < 3 || s[0] != '{' || s[n - 1] != '}' || strchr(s + 1, '{') != NULL ||
-	    strchr(s, '}') != s + n - 1) {
+	if (n > PW_TEMPLATE_MAX) {
+		err_at(c, v, path, "template of %zu bytes is longer than %d", n, PW_TEMPLATE_MAX);
+		return;
+	}
+	if (n < 3 || s[0] != '{' || s[n - 1] != '}' || memchr(s + 1, '{', n - 1) != NULL ||
+	    memchr(s, '}', n - 1) != NULL) {
 		err_at(c, v, path,
 		       "template \"%s\": a placeholder must be the whole element, such as "
 		       "\"{input.branch}\"",
 		       s);
 		return;
 	}
-	char inner[256];
-	snprintf(inner, sizeof inner, "%.*s", (int)(n - 2), s + 1);
-	if (strcmp(inner, "run.id") == 0 || strcmp(inner, "run.dir") == 0 ||
-	    strcmp(inner, "spec.dir") == 0)
-		return;
-	if (strncmp(inner, "input.", 6) != 0) {
+	const char *inner = s + 1;
+	size_t len = n - 2;
+	static const char *const fixed[] = {"run.id", "run.dir", "spec.dir"};
+	for (size_t i = 0; i < 3; i++)
+		if (len == strlen(fixed[i]) && memcmp(inner, fixed[i], len) == 0)
+			return;
+	if (len < 7 || memcmp(inner, "input.", 6) != 0) {
 		err_at(c, v, path,
 		       "template \"%s\": unknown placeholder; use input.NAME, run.id, run.dir or "
 		       "spec.dir",
 		       s);
 		return;
 	}
-	const char *field_name = inner + 6;
-	size_t seg = strcspn(field_name, ".");
-	if (seg == 0 || strspn(field_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                                   "0123456789_-.") != strlen(field_name)) {
-		err_at(c, v, path, "template \"%s\": malformed input path", s);
-		return;
+	/* every segment must name a property declared by the schema at its level */
+	const json_t *schema = input;
+	const char *seg = inner + 6, *end = inner + len;
+	while (seg <= end) {
+		const char *dot = memchr(seg, '.', (size_t)(end - seg));
+		size_t sl = (size_t)((dot ? dot : end) - seg);
+		char name[PW_TEMPLATE_MAX + 1];
+		if (sl == 0 || strspn(seg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		                           "0123456789_-") < sl) {
+			err_at(c, v, path, "template \"%s\": malformed input path", s);
+			return;
+		}
+		memcpy(name, seg, sl);
+		name[sl] = '\0';
+		schema = json_object_get(json_object_get(schema, "properties"), name);
+		if (schema == NULL) {
+			err_at(c, v, path,
+			       "template \"%s\": the input schema has no property \"%s\"", s, name);
+			return;
+		}
+		if (dot == NULL)
+			break;
+		seg = dot + 1;
 	}
-	char first[128];
-	snprintf(first, sizeof first, "%.*s", (int)seg, field_name);
-	const json_t *props = json_object_get(input, "properties");
-	if (json_object_get(props, first) == NULL)
-		err_at(c, v, path, "template \"%s\": the input schema has no property \"%s\"", s,
-		       first);
+}
+
+/*
+ * Variables that make the dynamic loader, libc or an interpreter load code
+ * or configuration from elsewhere: set on a pinned program, they would run
+ * what nobody pinned. Refused whatever their value.
+ */
+static bool env_name_denied(const char *name)
+{
+	static const char *const denied[] = {"GCONV_PATH",
+	                                     "LOCPATH",
+	                                     "NLSPATH",
+	                                     "HOSTALIASES",
+	                                     "RESOLV_HOST_CONF",
+	                                     "MALLOC_CHECK_",
+	                                     "BASH_ENV",
+	                                     "ENV",
+	                                     "SHELLOPTS",
+	                                     "BASHOPTS",
+	                                     "PS4",
+	                                     "IFS",
+	                                     "CDPATH",
+	                                     "PYTHONPATH",
+	                                     "PYTHONHOME",
+	                                     "PYTHONSTARTUP",
+	                                     "PERL5LIB",
+	                                     "PERL5OPT",
+	                                     "PERLLIB",
+	                                     "RUBYLIB",
+	                                     "RUBYOPT",
+	                                     "NODE_OPTIONS",
+	                                     "NODE_PATH",
+	                                     "JAVA_TOOL_OPTIONS",
+	                                     "GIT_EXEC_PATH",
+	                                     "GIT_CONFIG_GLOBAL",
+	                                     "GIT_CONFIG_SYSTEM",
+	                                     "GIT_SSH",
+	                                     "GIT_SSH_COMMAND",
+	                                     "GIT_CONFIG_PARAMETERS",
+	                                     NULL};
+	if (strncmp(name, "LD_", 3) == 0 || strncmp(name, "GLIBC_", 6) == 0 ||
+	    strncmp(name, "BASH_FUNC_", 10) == 0)
+		return true;
+	for (size_t i = 0; denied[i] != NULL; i++)
+		if (strcmp(name, denied[i]) == 0)
+			return true;
+	return false;
 }
 
 static void check_run(ck *c, pw_action *a, const json_t *run, const json_t *input, const char *path)
@@ -405,17 +512,29 @@ static void check_run(ck *c, pw_action *a, const json_t *run, const json_t *inpu
 		json_t *val;
 		if (!json_is_object(env))
 			err_at(c, env, p, "expected a mapping, got %s", type_name(env));
-		json_object_foreach ((json_t *)env, k, val) {
-			subpath(q, p, k);
-			if (!name_ok(k, false, NULL) &&
-			    !(k[0] == '_' && name_ok(k + 1, false, NULL)))
-				err_key(c, env, k, p, "invalid variable name \"%s\"", k);
-			check_template(c, val, input, q);
-		}
+		else if (json_object_size(env) > PW_SPEC_MAX_ENV)
+			err_at(c, env, p, "more than %d variables", PW_SPEC_MAX_ENV);
+		else
+			json_object_foreach ((json_t *)env, k, val) {
+				subpath(q, p, k);
+				if (!name_ok(k, false, NULL) &&
+				    !(k[0] == '_' && name_ok(k + 1, false, NULL)))
+					err_key(c, env, k, p, "invalid variable name \"%s\"", k);
+				else if (env_name_denied(k))
+					err_key(c, env, k, p,
+					        "variable \"%s\" can make the program load code "
+					        "its pin does "
+					        "not cover; it is not allowed",
+					        k);
+				check_template(c, val, input, q);
+			}
 	}
 	const json_t *secrets = json_object_get(run, "secrets");
 	subpath(p, path, "secrets");
-	if (secrets != NULL && want_list(c, secrets, p, false)) {
+	if (secrets != NULL && want_list(c, secrets, p, false) &&
+	    json_array_size(secrets) > PW_SPEC_MAX_SECRETS) {
+		err_at(c, secrets, p, "more than %d secrets", PW_SPEC_MAX_SECRETS);
+	} else if (secrets != NULL && json_is_array(secrets)) {
 		for (size_t i = 0; i < json_array_size(secrets); i++) {
 			const json_t *sv = json_array_get(secrets, i);
 			indexpath(q, p, i);
@@ -457,11 +576,17 @@ static void check_errors(ck *c, const json_t *errs, const char *path)
 		if (!json_is_object(exits))
 			err_at(c, exits, p, "expected a mapping, got %s", type_name(exits));
 		json_object_foreach ((json_t *)exits, k, tier) {
-			char *end = NULL;
-			long code = strtol(k, &end, 10);
+			/* one spelling per status: "75", never "075", "+75" or " 75" */
+			size_t digits = strspn(k, "0123456789");
+			long code = (digits >= 1 && digits <= 3 && k[digits] == '\0' && k[0] != '0')
+			                    ? strtol(k, NULL, 10)
+			                    : -1;
 			subpath(q, p, k);
-			if (end == k || *end != '\0' || code < 1 || code > 255)
-				err_key(c, exits, k, p, "exit status \"%s\" is not in 1-255", k);
+			if (code < 1 || code > 255)
+				err_key(c, exits, k, p,
+				        "exit status \"%s\" is not a number from 1 to 255 written "
+				        "plainly",
+				        k);
 			const char *t = want_string(c, tier, q);
 			if (t != NULL && strcmp(t, "correctable") != 0 &&
 			    strcmp(t, "uncorrected") != 0 && strcmp(t, "fatal") != 0)
@@ -493,6 +618,10 @@ static void check_cap_entries(ck *c, const json_t *list, const char *path, bool 
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
 	if (!want_list(c, list, path, false))
 		return;
+	if (json_array_size(list) > PW_SPEC_MAX_LIST) {
+		err_at(c, list, path, "more than %d entries", PW_SPEC_MAX_LIST);
+		return;
+	}
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *e = json_array_get(list, i);
 		indexpath(p, path, i);
@@ -506,7 +635,7 @@ static void check_cap_entries(ck *c, const json_t *list, const char *path, bool 
 			       cap);
 		if (json_object_get(e, "value")) {
 			subpath(q, p, "value");
-			check_condition(c, json_object_get(e, "value"), q);
+			check_expression(c, json_object_get(e, "value"), q);
 		}
 		if (json_object_get(e, "when")) {
 			subpath(q, p, "when");
@@ -607,7 +736,10 @@ static void check_action(ck *c, pw_action *a, const json_t *def, const char *pat
 	}
 	const json_t *decide = json_object_get(def, "decide");
 	subpath(p, path, "decide");
-	if (decide != NULL && want_list(c, decide, p, false)) {
+	if (decide != NULL && want_list(c, decide, p, false) &&
+	    json_array_size(decide) > PW_SPEC_MAX_LIST) {
+		err_at(c, decide, p, "more than %d entries", PW_SPEC_MAX_LIST);
+	} else if (decide != NULL && json_is_array(decide)) {
 		for (size_t i = 0; i < json_array_size(decide); i++) {
 			const json_t *rule = json_array_get(decide, i);
 			indexpath(q, p, i);
@@ -664,8 +796,15 @@ static void check_states(ck *c, const json_t *m)
 	char p[PATH_MAX_LEN];
 	if (!want_list(c, states, "states", true))
 		return;
-	if (json_array_size(states) > PW_SPEC_MAX_STATES)
+	if (json_array_size(states) > PW_SPEC_MAX_STATES) {
 		err_at(c, states, "states", "more than %d states", PW_SPEC_MAX_STATES);
+		return;
+	}
+	json_t *seen = json_object();
+	if (seen == NULL) {
+		c->diag->out_of_memory = 1;
+		return;
+	}
 	for (size_t i = 0; i < json_array_size(states); i++) {
 		const json_t *s = json_array_get(states, i);
 		indexpath(p, "states", i);
@@ -676,14 +815,17 @@ static void check_states(ck *c, const json_t *m)
 			err_at(c, s, p,
 			       "invalid state name \"%s\"; expected ^[A-Za-z][A-Za-z0-9_]{0,63}$",
 			       name);
-		for (size_t j = 0; j < i; j++)
-			if (json_is_string(json_array_get(states, j)) &&
-			    strcmp(json_string_value(json_array_get(states, j)), name) == 0)
-				err_at(c, s, p, "duplicate state \"%s\"", name);
+		else if (json_object_get(seen, name) != NULL)
+			err_at(c, s, p, "duplicate state \"%s\"", name);
+		else if (json_object_set(seen, name, json_true()) != 0)
+			c->diag->out_of_memory = 1;
 	}
-	check_state_ref(c, states, json_object_get(m, "initial"), "initial");
+	json_decref(seen);
+	/* a missing initial or terminal is already reported by check_fields */
+	if (json_object_get(m, "initial") != NULL)
+		check_state_ref(c, states, json_object_get(m, "initial"), "initial");
 	const json_t *terminal = json_object_get(m, "terminal");
-	if (want_list(c, terminal, "terminal", true)) {
+	if (terminal != NULL && want_list(c, terminal, "terminal", true)) {
 		for (size_t i = 0; i < json_array_size(terminal); i++) {
 			indexpath(p, "terminal", i);
 			check_state_ref(c, states, json_array_get(terminal, i), p);
@@ -693,72 +835,201 @@ static void check_states(ck *c, const json_t *m)
 
 /* ---- graph checks --------------------------------------------------------- */
 
+/*
+ * The state graph, with every name turned into an index once. An action
+ * is a set of edges from each of its from-states to each of its targets
+ * (and to itself when the state may stay), kept implicitly: searches visit
+ * each action once, so the work is linear in the size of the spec.
+ */
+typedef struct gact {
+	size_t *from, n_from; /* state indexes */
+	size_t *to, n_to;     /* explicit targets */
+	bool may_stay;        /* `to` omitted, or every target has a `when` */
+} gact;
+
 typedef struct graph {
-	size_t n; /* states */
-	const json_t *states;
-	unsigned char *reach; /* n*n: reach[s*n+t] when t is reachable from s (reflexive) */
-	unsigned char *from_reachable; /* n: reachable from initial */
+	size_t n_states, n_actions;
+	gact *acts;       /* n_actions, in the spec's order */
+	size_t *by_from;  /* CSR: actions having state s in from */
+	size_t *from_off; /* n_states + 1 offsets into by_from */
+	size_t *by_to;    /* CSR: actions having state s as a target */
+	size_t *to_off;   /* n_states + 1 offsets into by_to */
+	bool *reach;      /* n_states: reachable from the initial state */
+	bool *enabled;    /* n_actions: callable in some reachable state */
+	size_t *queue;    /* n_states */
+	bool *seen_state; /* n_states, scratch */
+	bool *seen_act;   /* n_actions, scratch */
+	size_t *arena;    /* owned storage behind every gact array */
 } graph;
 
-static size_t state_index(const graph *g, const char *name)
+static void graph_free(graph *g)
 {
-	for (size_t i = 0; i < g->n; i++)
-		if (strcmp(json_string_value(json_array_get(g->states, i)), name) == 0)
-			return i;
-	return (size_t)-1;
+	free(g->acts);
+	free(g->by_from);
+	free(g->from_off);
+	free(g->by_to);
+	free(g->to_off);
+	free(g->reach);
+	free(g->enabled);
+	free(g->queue);
+	free(g->seen_state);
+	free(g->seen_act);
+	free(g->arena);
 }
 
-/* Calls fn(from, target) for each edge of action def; stay edges included. */
-static void action_edges(const graph *g, const json_t *def,
-                         void (*fn)(void *ctx, size_t from, size_t to), void *ctx)
+/* Index state names through a JSON object name -> position. */
+static size_t state_index(const json_t *index, const json_t *name)
 {
-	const json_t *from = json_object_get(def, "from");
-	const json_t *to = json_object_get(def, "to");
-	bool may_stay = (to == NULL);
-	if (json_is_array(to)) {
-		may_stay = true;
-		for (size_t i = 0; i < json_array_size(to); i++)
-			if (json_object_get(json_array_get(to, i), "when") == NULL)
-				may_stay = false;
+	return (size_t)json_integer_value(json_object_get(index, json_string_value(name)));
+}
+
+/* Build adjacency arrays from a spec whose structure already checked. */
+static pw_status graph_build(graph *g, const pw_spec *s, const json_t *index)
+{
+	size_t total = 0;
+	g->n_states = json_array_size(json_object_get(s->model, "states"));
+	g->n_actions = s->n_actions;
+	for (size_t i = 0; i < s->n_actions; i++) {
+		const json_t *to = json_object_get(s->actions[i].def, "to");
+		total += json_array_size(json_object_get(s->actions[i].def, "from"));
+		total += json_is_string(to) ? 1 : json_array_size(to);
 	}
-	for (size_t i = 0; i < json_array_size(from); i++) {
-		size_t f = state_index(g, json_string_value(json_array_get(from, i)));
-		if (may_stay)
-			fn(ctx, f, f);
+	g->acts = calloc(g->n_actions + 1, sizeof *g->acts);
+	g->arena = calloc(total + 1, sizeof *g->arena);
+	g->by_from = calloc(total + 1, sizeof *g->by_from);
+	g->by_to = calloc(total + 1, sizeof *g->by_to);
+	g->from_off = calloc(g->n_states + 2, sizeof *g->from_off);
+	g->to_off = calloc(g->n_states + 2, sizeof *g->to_off);
+	g->reach = calloc(g->n_states + 1, sizeof *g->reach);
+	g->seen_state = calloc(g->n_states + 1, sizeof *g->seen_state);
+	g->queue = calloc(g->n_states + 1, sizeof *g->queue);
+	g->enabled = calloc(g->n_actions + 1, sizeof *g->enabled);
+	g->seen_act = calloc(g->n_actions + 1, sizeof *g->seen_act);
+	if (!g->acts || !g->arena || !g->by_from || !g->by_to || !g->from_off || !g->to_off ||
+	    !g->reach || !g->seen_state || !g->queue || !g->enabled || !g->seen_act)
+		return PW_ERR_NOMEM;
+
+	size_t used = 0;
+	for (size_t i = 0; i < s->n_actions; i++) {
+		gact *a = &g->acts[i];
+		const json_t *from = json_object_get(s->actions[i].def, "from");
+		const json_t *to = json_object_get(s->actions[i].def, "to");
+		a->from = g->arena + used;
+		for (size_t j = 0; j < json_array_size(from); j++)
+			a->from[a->n_from++] = state_index(index, json_array_get(from, j));
+		used += a->n_from;
+		a->to = g->arena + used;
+		a->may_stay = (to == NULL);
 		if (json_is_string(to)) {
-			fn(ctx, f, state_index(g, json_string_value(to)));
-		} else {
-			for (size_t j = 0; j < json_array_size(to); j++)
-				fn(ctx, f,
-				   state_index(g, json_string_value(json_object_get(
-				                          json_array_get(to, j), "state"))));
+			a->to[a->n_to++] = state_index(index, to);
+		} else if (json_is_array(to)) {
+			a->may_stay = true;
+			for (size_t j = 0; j < json_array_size(to); j++) {
+				const json_t *t = json_array_get(to, j);
+				a->to[a->n_to++] = state_index(index, json_object_get(t, "state"));
+				if (json_object_get(t, "when") == NULL)
+					a->may_stay = false;
+			}
+		}
+		used += a->n_to;
+	}
+	/* CSR: count, prefix sums, fill */
+	for (size_t i = 0; i < g->n_actions; i++) {
+		for (size_t j = 0; j < g->acts[i].n_from; j++)
+			g->from_off[g->acts[i].from[j] + 1]++;
+		for (size_t j = 0; j < g->acts[i].n_to; j++)
+			g->to_off[g->acts[i].to[j] + 1]++;
+	}
+	for (size_t st = 0; st < g->n_states; st++) {
+		g->from_off[st + 1] += g->from_off[st];
+		g->to_off[st + 1] += g->to_off[st];
+	}
+	size_t *fpos = g->queue; /* scratch cursors, reset below */
+	for (size_t st = 0; st < g->n_states; st++)
+		fpos[st] = 0;
+	for (size_t i = 0; i < g->n_actions; i++)
+		for (size_t j = 0; j < g->acts[i].n_from; j++) {
+			size_t st = g->acts[i].from[j];
+			g->by_from[g->from_off[st] + fpos[st]++] = i;
+		}
+	for (size_t st = 0; st < g->n_states; st++)
+		fpos[st] = 0;
+	for (size_t i = 0; i < g->n_actions; i++)
+		for (size_t j = 0; j < g->acts[i].n_to; j++) {
+			size_t st = g->acts[i].to[j];
+			g->by_to[g->to_off[st] + fpos[st]++] = i;
+		}
+	return PW_OK;
+}
+
+/* Forward search from the initial state: reach[] and enabled[]. */
+static void graph_forward(graph *g, size_t initial)
+{
+	size_t head = 0, tail = 0;
+	g->reach[initial] = true;
+	g->queue[tail++] = initial;
+	while (head < tail) {
+		size_t st = g->queue[head++];
+		for (size_t k = g->from_off[st]; k < g->from_off[st + 1]; k++) {
+			gact *a = &g->acts[g->by_from[k]];
+			if (g->enabled[g->by_from[k]])
+				continue;
+			g->enabled[g->by_from[k]] = true;
+			for (size_t j = 0; j < a->n_to; j++) {
+				if (!g->reach[a->to[j]]) {
+					g->reach[a->to[j]] = true;
+					g->queue[tail++] = a->to[j];
+				}
+			}
 		}
 	}
 }
 
-static void mark_edge(void *ctx, size_t from, size_t to)
+/*
+ * Backward search from the from-states of action b: seen_state[] marks
+ * every state from which some from-state of b can be reached.
+ */
+static void graph_backward(graph *g, const gact *b)
 {
-	graph *g = ctx;
-	g->reach[from * g->n + to] = 1;
+	size_t head = 0, tail = 0;
+	memset(g->seen_state, 0, g->n_states * sizeof *g->seen_state);
+	memset(g->seen_act, 0, g->n_actions * sizeof *g->seen_act);
+	for (size_t j = 0; j < b->n_from; j++) {
+		if (!g->seen_state[b->from[j]]) {
+			g->seen_state[b->from[j]] = true;
+			g->queue[tail++] = b->from[j];
+		}
+	}
+	while (head < tail) {
+		size_t st = g->queue[head++];
+		for (size_t k = g->to_off[st]; k < g->to_off[st + 1]; k++) {
+			const gact *a = &g->acts[g->by_to[k]];
+			if (g->seen_act[g->by_to[k]])
+				continue;
+			g->seen_act[g->by_to[k]] = true;
+			for (size_t j = 0; j < a->n_from; j++) {
+				if (!g->seen_state[a->from[j]]) {
+					g->seen_state[a->from[j]] = true;
+					g->queue[tail++] = a->from[j];
+				}
+			}
+		}
+	}
 }
 
-typedef struct post_ctx {
-	const graph *g;
-	const json_t *target_from; /* from-states of the requiring action */
-	bool found;
-} post_ctx;
-
-static void post_reaches(void *ctx, size_t from, size_t to)
+/* After graph_backward(b): can action a complete before b is first called? */
+static bool runs_before(const graph *g, const gact *a, size_t ai)
 {
-	post_ctx *pc = ctx;
-	if (!pc->g->from_reachable[from])
-		return;
-	for (size_t i = 0; i < json_array_size(pc->target_from); i++) {
-		size_t t =
-		        state_index(pc->g, json_string_value(json_array_get(pc->target_from, i)));
-		if (pc->g->reach[to * pc->g->n + t])
-			pc->found = true;
-	}
+	if (!g->enabled[ai])
+		return false;
+	for (size_t j = 0; j < a->n_to; j++)
+		if (g->seen_state[a->to[j]])
+			return true;
+	if (a->may_stay)
+		for (size_t j = 0; j < a->n_from; j++)
+			if (g->reach[a->from[j]] && g->seen_state[a->from[j]])
+				return true;
+	return false;
 }
 
 static bool emits_cap(const json_t *def, const char *cap)
@@ -775,75 +1046,63 @@ static bool emits_cap(const json_t *def, const char *cap)
 static pw_status check_graph(ck *c)
 {
 	pw_spec *s = c->spec;
-	graph g = {0};
-	g.states = json_object_get(s->model, "states");
-	g.n = json_array_size(g.states);
-	g.reach = calloc(g.n * g.n + 1, 1);
-	g.from_reachable = calloc(g.n + 1, 1);
-	if (g.reach == NULL || g.from_reachable == NULL) {
-		free(g.reach);
-		free(g.from_reachable);
+	graph g;
+	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
+	pw_status st = PW_OK;
+	const json_t *states = json_object_get(s->model, "states");
+	json_t *index = json_object();
+
+	memset(&g, 0, sizeof g);
+	if (index == NULL)
 		return PW_ERR_NOMEM;
-	}
-	for (size_t i = 0; i < g.n; i++)
-		g.reach[i * g.n + i] = 1;
-	for (size_t i = 0; i < s->n_actions; i++)
-		action_edges(&g, s->actions[i].def, mark_edge, &g);
-	/* transitive closure (Warshall); n is capped at PW_SPEC_MAX_STATES */
-	for (size_t k = 0; k < g.n; k++)
-		for (size_t i = 0; i < g.n; i++)
-			if (g.reach[i * g.n + k])
-				for (size_t j = 0; j < g.n; j++)
-					if (g.reach[k * g.n + j])
-						g.reach[i * g.n + j] = 1;
-	size_t init = state_index(&g, json_string_value(json_object_get(s->model, "initial")));
-	for (size_t i = 0; i < g.n; i++)
-		g.from_reachable[i] = g.reach[init * g.n + i];
+	for (size_t i = 0; i < json_array_size(states) && st == PW_OK; i++)
+		if (json_object_set_new(index, json_string_value(json_array_get(states, i)),
+		                        json_integer((json_int_t)i)) != 0)
+			st = PW_ERR_NOMEM;
+	if (st == PW_OK)
+		st = graph_build(&g, s, index);
+	if (st != PW_OK)
+		goto out;
+	graph_forward(&g, state_index(index, json_object_get(s->model, "initial")));
 
 	for (size_t i = 0; i < s->n_actions; i++) {
-		pw_action *a = &s->actions[i];
-		const json_t *from = json_object_get(a->def, "from");
-		for (size_t j = 0; j < json_array_size(from); j++)
-			if (g.from_reachable[state_index(
-			            &g, json_string_value(json_array_get(from, j)))])
-				a->reachable = true;
-		if (!a->reachable) {
-			char p[PATH_MAX_LEN];
-			subpath(p, "actions", a->name);
-			warn_at(c, a->def, p,
+		s->actions[i].reachable = g.enabled[i];
+		if (!g.enabled[i]) {
+			subpath(p, "actions", s->actions[i].name);
+			warn_at(c, s->actions[i].def, p,
 			        "unreachable: none of its from states can be reached from the "
 			        "initial "
 			        "state");
 		}
 	}
 	for (size_t i = 0; i < s->n_actions; i++) {
-		const pw_action *b = &s->actions[i];
-		const json_t *req = json_object_get(b->def, "requires");
+		const json_t *req = json_object_get(s->actions[i].def, "requires");
+		if (json_array_size(req) == 0)
+			continue;
+		graph_backward(&g, &g.acts[i]);
 		for (size_t r = 0; r < json_array_size(req); r++) {
 			const json_t *entry = json_array_get(req, r);
 			const char *cap = json_string_value(json_object_get(entry, "cap"));
-			post_ctx pc = {&g, json_object_get(b->def, "from"), false};
-			for (size_t j = 0; j < s->n_actions && !pc.found; j++) {
-				if (j == i || !emits_cap(s->actions[j].def, cap))
-					continue;
-				action_edges(&g, s->actions[j].def, post_reaches, &pc);
-			}
-			if (!pc.found) {
-				char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
-				subpath(p, "actions", b->name);
+			bool found = false;
+			for (size_t j = 0; j < s->n_actions && !found; j++)
+				found = j != i && emits_cap(s->actions[j].def, cap) &&
+				        runs_before(&g, &g.acts[j], j);
+			if (!found) {
+				subpath(p, "actions", s->actions[i].name);
 				subpath(q, p, "requires");
 				indexpath(p, q, r);
 				err_at(c, entry, p,
 				       "capability \"%s\" is not emitted by any action that can "
-				       "run before "
-				       "%s",
-				       cap, b->name);
+				       "run "
+				       "before %s",
+				       cap, s->actions[i].name);
 			}
 		}
 	}
-	free(g.reach);
-	free(g.from_reachable);
-	return PW_OK;
+out:
+	graph_free(&g);
+	json_decref(index);
+	return st;
 }
 
 /* ---- entry points ---------------------------------------------------------- */
@@ -923,7 +1182,7 @@ static pw_status check_model(ck *c)
 		check_action(c, a, def, p);
 	}
 	/* graph checks only on a sound structure: they rely on valid references */
-	if (c->diag->errors == 0)
+	if (c->diag->errors == c->errors_before)
 		PW_TRY(check_graph(c));
 	return PW_OK;
 }
@@ -939,7 +1198,7 @@ pw_status pw_spec_parse(const char *buf, size_t len, pw_spec **out, pw_diag *dia
 		return PW_ERR_NOMEM;
 	st = pw_yaml_parse(buf, len, NULL, &s->model, &s->marks, diag);
 	if (st == PW_OK) {
-		ck c = {s, diag};
+		ck c = {s, diag, errors_before};
 		st = check_model(&c);
 	}
 	if (st == PW_OK && diag->errors > errors_before)

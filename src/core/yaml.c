@@ -16,8 +16,9 @@
 
 #include "core/json.h"
 
-#define TAG_PREFIX   "tag:yaml.org,2002:"
-#define MAX_SAFE_INT 9007199254740992ULL /* 2^53: larger integers lose precision as doubles */
+#define PW_YAML_MAX_ANCHORS 1024 /* keep in step with the message "more than 1024 anchors" */
+#define TAG_PREFIX          "tag:yaml.org,2002:"
+#define MAX_SAFE_INT        9007199254740992ULL /* 2^53: larger integers lose precision as doubles */
 
 typedef struct mark_entry {
 	const json_t *node; /* the value node, or the mapping for a key mark */
@@ -112,6 +113,59 @@ void pw_marks_free(pw_marks *m)
 		free(m->v[i].key);
 	free(m->v);
 	free(m);
+}
+
+/* ---- characters --------------------------------------------------------- */
+
+/*
+ * Characters refused anywhere in a spec, raw or written as an escape: C0
+ * controls other than tab and line breaks, DEL, C1 controls, the Unicode
+ * line and paragraph separators, and the bidirectional overrides and
+ * isolates. None has a use in a spec; each can hide or reorder text on a
+ * reviewer's screen (CVE-2021-42574, "Trojan Source") or an operator's
+ * terminal.
+ */
+static bool refused_char(uint32_t cp, bool allow_breaks)
+{
+	if (cp == '\t')
+		return false;
+	if (cp == '\n' || cp == '\r')
+		return !allow_breaks;
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+/* Decode one code point of valid UTF-8 at s (pw_utf8_valid() has passed). */
+static uint32_t decode_valid(const unsigned char *s, size_t *n)
+{
+	if (s[0] < 0x80) {
+		*n = 1;
+		return s[0];
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		*n = 2;
+		return ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+	}
+	if ((s[0] & 0xf0) == 0xe0) {
+		*n = 3;
+		return ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) |
+		       (s[2] & 0x3f);
+	}
+	*n = 4;
+	return ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+	       ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+}
+
+/* The first refused character of a decoded scalar, or 0. */
+static uint32_t first_refused(const char *s, size_t len, bool allow_breaks)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0, n = 1; i < len; i += n) {
+		uint32_t cp = decode_valid(p + i, &n);
+		if (refused_char(cp, allow_breaks))
+			return cp;
+	}
+	return 0;
 }
 
 /* ---- scalars ------------------------------------------------------------ */
@@ -214,7 +268,8 @@ static pw_status resolve_scalar(reader *r, const char *s, enum want want, const 
 	if ((want == WANT_ANY || want == WANT_FLOAT) && is_decimal_float(s)) {
 		errno = 0;
 		d = strtod(s, NULL);
-		if (errno == ERANGE && (isinf(d) || fabs(d) > 1))
+		/* overflow or underflow: the double is not the number written */
+		if (errno == ERANGE || isinf(d))
 			return fail(r, PW_ERR_INVALID, m,
 			            "number cannot be represented in JSON:", s);
 		*out = json_real(d);
@@ -268,6 +323,8 @@ static pw_status anchor_add(reader *r, const yaml_char_t *name, json_t *node)
 {
 	if (name == NULL)
 		return PW_OK;
+	if (r->n_anchors >= PW_YAML_MAX_ANCHORS)
+		return PW_ERR_LIMIT;
 	/* a redefined anchor shadows the earlier one from here on */
 	if (r->n_anchors == r->cap_anchors) {
 		size_t cap = r->cap_anchors ? r->cap_anchors * 2 : 8;
@@ -385,6 +442,16 @@ static pw_status parse_mapping(reader *r, const yaml_event_t *start, unsigned de
 		} else if (kev.data.scalar.anchor != NULL) {
 			st = fail(r, PW_ERR_INVALID, &kmark, "anchors on keys are not supported",
 			          NULL);
+		} else if (kev.data.scalar.tag != NULL &&
+		           strcmp((const char *)kev.data.scalar.tag, "!") != 0 &&
+		           strcmp((const char *)kev.data.scalar.tag, TAG_PREFIX "str") != 0) {
+			st = fail(r, PW_ERR_INVALID, &kmark, "unsupported tag on a key",
+			          (const char *)kev.data.scalar.tag);
+		} else if (first_refused((const char *)kev.data.scalar.value,
+		                         kev.data.scalar.length, false) != 0) {
+			st = fail(r, PW_ERR_INVALID, &kmark,
+			          "key contains a control, separator or bidirectional character",
+			          NULL);
 		} else if ((key = strdup((const char *)kev.data.scalar.value)) == NULL) {
 			st = PW_ERR_NOMEM;
 		}
@@ -443,6 +510,11 @@ static pw_status parse_node(reader *r, yaml_event_t *ev, unsigned depth, json_t 
 		if (ev->data.scalar.length != strlen(s))
 			return fail(r, PW_ERR_INVALID, &ev->start_mark,
 			            "scalar contains a NUL character", NULL);
+		if (first_refused(s, ev->data.scalar.length, true) != 0)
+			return fail(
+			        r, PW_ERR_INVALID, &ev->start_mark,
+			        "scalar contains a control, separator or bidirectional character",
+			        NULL);
 		PW_TRY(scalar_tag(r, ev, &want));
 		PW_TRY(count_node(r, &ev->start_mark, 1));
 		PW_TRY(resolve_scalar(r, s, want, &ev->start_mark, &v));
@@ -471,16 +543,48 @@ static pw_status parse_node(reader *r, yaml_event_t *ev, unsigned depth, json_t 
 		break;
 	default: return fail(r, PW_ERR_SYNTAX, &ev->start_mark, "unexpected yaml event", NULL);
 	}
-	if (st == PW_OK)
+	/* true, false and null are jansson singletons shared by every use: a
+	 * position for one would be a wrong position for the others */
+	if (st == PW_OK && !json_is_boolean(v) && !json_is_null(v))
 		st = add_mark(r->marks, v, NULL, &ev->start_mark);
-	if (st == PW_OK)
+	if (st == PW_OK) {
 		st = anchor_add(r, anchor_name, v);
+		if (st == PW_ERR_LIMIT)
+			st = fail(r, PW_ERR_TOO_LARGE, &ev->start_mark, "more than 1024 anchors",
+			          NULL);
+	}
 	if (st != PW_OK) {
 		json_decref(v);
 		return st;
 	}
 	*out = v;
 	return PW_OK;
+}
+
+/* Depth of v, counting no further than limit + 1. */
+static unsigned model_depth(const json_t *v, unsigned limit)
+{
+	unsigned deepest = 0;
+	if (limit == 0)
+		return 1;
+	if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v) && deepest <= limit; i++) {
+			unsigned d = model_depth(json_array_get(v, i), limit - 1);
+			if (d > deepest)
+				deepest = d;
+		}
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *m;
+		json_object_foreach ((json_t *)v, k, m) {
+			unsigned d = model_depth(m, limit - 1);
+			if (d > deepest)
+				deepest = d;
+			if (deepest > limit)
+				break;
+		}
+	}
+	return deepest + 1;
 }
 
 /* Check UTF-8 before libyaml sees it, so the position is exact and NUL is refused. */
@@ -507,10 +611,21 @@ static pw_status check_text(reader *r, const char *buf, size_t len)
 			}
 			n = want;
 		}
-		if (c == '\n') {
+		size_t dn;
+		uint32_t cp = decode_valid((const unsigned char *)buf + i, &dn);
+		if (refused_char(cp, true) && !(cp == 0xfeff && i == 0)) {
+			pw_diag_add(r->diag, PW_DIAG_ERROR, line, col,
+			            "character U+%04X is not allowed in a spec (a control, "
+			            "separator or "
+			            "bidirectional character)",
+			            (unsigned)cp);
+			return PW_ERR_INVALID;
+		}
+		/* line breaks as libyaml counts them: \n, \r\n, \r */
+		if (c == '\n' || (c == '\r' && (i + 1 >= len || buf[i + 1] != '\n'))) {
 			line++;
 			col = 1;
-		} else {
+		} else if (c != '\r') {
 			col++;
 		}
 		i += n;
@@ -545,6 +660,11 @@ pw_status pw_yaml_parse(const char *buf, size_t len, const pw_yaml_limits *lim, 
 		return PW_ERR_TOO_LARGE;
 	}
 	PW_TRY(check_text(&r, buf, len));
+	/* a UTF-8 byte order mark: skipped (the encoding is forced to UTF-8 below) */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	if ((r.marks = calloc(1, sizeof *r.marks)) == NULL)
 		return PW_ERR_NOMEM;
 	if (!yaml_parser_initialize(&r.parser)) {
@@ -567,6 +687,12 @@ pw_status pw_yaml_parse(const char *buf, size_t len, const pw_yaml_limits *lim, 
 			st = PW_ERR_SYNTAX;
 		} else if (ev.type != YAML_DOCUMENT_START_EVENT) {
 			st = fail(&r, PW_ERR_SYNTAX, &ev.start_mark, "expected a document", NULL);
+		} else if (ev.data.document_start.version_directive != NULL &&
+		           (ev.data.document_start.version_directive->major != 1 ||
+		            ev.data.document_start.version_directive->minor != 2)) {
+			/* 1.1 reads 0777, yes and on differently: one reading only */
+			st = fail(&r, PW_ERR_INVALID, &ev.start_mark,
+			          "only YAML 1.2 is read; remove the %YAML directive", NULL);
 		}
 	}
 	if (st == PW_OK) {
@@ -576,6 +702,13 @@ pw_status pw_yaml_parse(const char *buf, size_t len, const pw_yaml_limits *lim, 
 		if (st == PW_OK) {
 			have_event = true;
 			st = parse_node(&r, &ev, 1, &root);
+		}
+		/* aliases can nest what each level alone kept under the cap */
+		if (st == PW_OK && model_depth(root, r.lim.max_depth) > r.lim.max_depth) {
+			pw_diag_add(diag, PW_DIAG_ERROR, 0, 0,
+			            "nesting deeper than %u levels once aliases are expanded",
+			            r.lim.max_depth);
+			st = PW_ERR_TOO_DEEP;
 		}
 	}
 	if (have_event) {

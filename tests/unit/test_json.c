@@ -101,6 +101,18 @@ static void test_rejects_too_deep(void **state)
 	memset(deep + depth, ']', depth);
 	deep[2 * depth] = '\0';
 	expect_refused(deep, PW_ERR_TOO_DEEP);
+	/* exactly at the cap passes; one more is refused by pitwall's own check */
+	pw_json_limits lim = {.max_bytes = 1 << 20, .max_depth = 64};
+	json_t *ok = NULL;
+	deep[0] = '\0';
+	memset(deep, '[', 64);
+	memset(deep + 64, ']', 64);
+	assert_int_equal(pw_json_parse(deep, 128, &lim, &ok, NULL, 0), PW_OK);
+	json_decref(ok);
+	memset(deep, '[', 65);
+	memset(deep + 65, ']', 65);
+	assert_int_equal(pw_json_parse(deep, 130, &lim, &ok, NULL, 0), PW_ERR_TOO_DEEP);
+	assert_null(ok);
 	/* brackets inside strings do not count */
 	json_t *v = NULL;
 	assert_int_equal(

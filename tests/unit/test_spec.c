@@ -126,6 +126,17 @@ static void test_yaml_refusals(void **state)
 	expect_error("a: *nope\n", "undefined alias", 1);
 	expect_error("? [1]\n: 2\n", "mapping keys must be plain strings", 1);
 	expect_error("a: \"\xff\"\n", "invalid UTF-8", 1);
+	expect_error("%YAML 1.1\n---\na: 0777\n", "only YAML 1.2 is read", 0);
+	expect_error("!custom a: 1\n", "unsupported tag on a key", 1);
+	expect_error("!!binary a: 1\n", "unsupported tag on a key", 1);
+	expect_error("a: 1e-400\n", "cannot be represented", 1);
+	expect_error("a: 1e400\n", "cannot be represented", 1);
+	/* controls, separators and bidirectional overrides: raw, or as escapes */
+	expect_error("a: x\x1b[2Ky\n", "U+001B is not allowed", 1);
+	expect_error("a: \"\\e[1A\"\n", "control, separator or bidirectional", 1);
+	expect_error("b: 1\na: \xe2\x80\xae\n", "U+202E is not allowed", 2);
+	expect_error("\"\\u202e\": 1\n", "key contains a control", 1);
+	expect_error("a: \"\\u0085\"\n", "control, separator or bidirectional", 1);
 	/* an alias bomb: 10 levels of 10 aliases each */
 	char bomb[2048];
 	int n = snprintf(bomb, sizeof bomb, "a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n");
@@ -135,6 +146,22 @@ static void test_yaml_refusals(void **state)
 		              i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
 		              i - 1);
 	expect_error(bomb, "more than 100000 nodes", 0);
+	/* aliases cannot build a model deeper than the nesting cap */
+	char chain[8192];
+	n = snprintf(chain, sizeof chain, "a0: &a0 [[[[[[[[[[1]]]]]]]]]]\n");
+	for (int i = 1; i < 10; i++)
+		n += snprintf(chain + n, sizeof chain - (size_t)n,
+		              "a%d: &a%d [[[[[[[[[[*a%d]]]]]]]]]]\n", i, i, i - 1);
+	expect_error(chain, "nesting deeper than 64 levels", 0);
+	/* at most 1024 anchors */
+	size_t cap = 1100 * 24;
+	char *anchors = malloc(cap);
+	assert_non_null(anchors);
+	size_t used = 0;
+	for (int i = 0; i < 1100; i++)
+		used += (size_t)snprintf(anchors + used, cap - used, "k%d: &a%d %d\n", i, i, i);
+	expect_error(anchors, "more than 1024 anchors", 0);
+	free(anchors);
 	/* 10,000-deep nesting is refused at the limit, not by the C stack */
 	size_t depth = 10000;
 	char *deep = malloc(depth * 2 + 8);
@@ -154,6 +181,37 @@ static void test_structure_refusals(void **state)
 	expect_line_error(1, "pitwall: 2", "unsupported spec format version", 1);
 	expect_line_error(1, NULL, "missing required key \"pitwall\"", 0);
 	expect_line_error(8, NULL, "missing required key \"default\"", 0);
+	expect_line_error(6, NULL, "missing required key \"initial\"", 0);
+	expect_line_error(7, NULL, "missing required key \"terminal\"", 0);
+	expect_line_error(22, "      - when: {\"==\": [{var: input.id}, \"big\"], typo: 1}",
+	                  "a condition must be an operation", 22);
+	expect_line_error(22, "      - when: \"false\"", "a condition must be an operation", 22);
+	expect_line_error(22, "      - when: [1]", "a condition must be an operation", 22);
+	expect_line_error(15,
+	                  "    run: {program: bin/prepare, sha256: " PIN
+	                  ", errors: {exit: {\"075\": fatal}}}",
+	                  "unknown key \"errors\"", 15);
+	expect_line_error(24,
+	                  "    run: {program: bin/finish, sha256: " PIN "}\n"
+	                  "    errors: {exit: {\"075\": fatal}}",
+	                  "exit status \"075\" is not a number from 1 to 255", 25);
+	expect_line_error(24,
+	                  "    run: {program: bin/finish, sha256: " PIN "}\n"
+	                  "    errors: {exit: {\" 75\": fatal}}",
+	                  "is not a number from 1 to 255", 25);
+	expect_line_error(15,
+	                  "    run: {program: bin/prepare, sha256: " PIN
+	                  ", env: {LD_PRELOAD: \"{input.n}\"}}",
+	                  "variable \"LD_PRELOAD\" can make the program load code", 15);
+	expect_line_error(15,
+	                  "    run: {program: bin/prepare, sha256: " PIN ", env: {BASH_ENV: x}}",
+	                  "variable \"BASH_ENV\"", 15);
+	expect_line_error(
+	        15, "    run: {program: bin/prepare, sha256: " PIN ", args: [\"{input.n.x}\"]}",
+	        "the input schema has no property \"x\"", 15);
+	expect_line_error(
+	        15, "    run: {program: bin/prepare, sha256: " PIN ", args: [\"{input.n..}\"]}",
+	        "malformed input path", 15);
 	expect_line_error(4, "  ops-lead: {title: [Ops]}",
 	                  "owners.ops-lead.title: expected a string", 4);
 	expect_line_error(5, "states: INIT", "states: expected a list", 5);
@@ -247,6 +305,57 @@ static void test_unreachable_warning(void **state)
 	free(text);
 }
 
+/* A diag that already holds an error must not make a bad spec look good. */
+static void test_diag_reuse(void **state)
+{
+	(void)state;
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	pw_diag_add(&d, PW_DIAG_ERROR, 1, 1, "an earlier problem");
+	char *text = with_line(20, "    requires: [{cap: approved}]");
+	assert_int_equal(parse(text, &spec, &d), PW_ERR_INVALID);
+	assert_null(spec);
+	assert_int_equal(d.errors, 2);
+	pw_diag_release(&d);
+	free(text);
+}
+
+/*
+ * Large graphs stay linear: 1000 states, one action from every state to
+ * every state that emits x, one that requires it (this took minutes with
+ * a quartic check). No timing here: a hang shows as the test's timeout.
+ */
+static void test_large_graph(void **state)
+{
+	(void)state;
+	size_t cap = 64 * 1024, n = 0;
+	char *t = malloc(cap);
+	assert_non_null(t);
+	n += (size_t)snprintf(t + n, cap - n, "pitwall: 1\nname: big\nowners: {}\nstates: [S0");
+	for (int i = 1; i < 1000; i++)
+		n += (size_t)snprintf(t + n, cap - n, ", S%d", i);
+	n += (size_t)snprintf(t + n, cap - n,
+	                      "]\ninitial: S0\nterminal: [S999]\ndefault: allow\nactions:\n"
+	                      "  A:\n    from: &all [S0");
+	for (int i = 1; i < 1000; i++)
+		n += (size_t)snprintf(t + n, cap - n, ", S%d", i);
+	n += (size_t)snprintf(t + n, cap - n,
+	                      "]\n    to: [{state: S1, when: true}, {state: S999}]\n"
+	                      "    input: {type: object}\n"
+	                      "    emits: [{cap: x, value: 1}]\n"
+	                      "    run: {program: a, sha256: " PIN "}\n"
+	                      "  B:\n    from: *all\n    input: {type: object}\n"
+	                      "    requires: [{cap: x}]\n"
+	                      "    run: {program: b, sha256: " PIN "}\n");
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	assert_int_equal(parse(t, &spec, &d), PW_OK);
+	assert_int_equal(d.errors, 0);
+	pw_spec_free(spec);
+	pw_diag_release(&d);
+	free(t);
+}
+
 static void id_of(const char *text, char id[PW_WORKFLOW_ID_LEN + 1])
 {
 	pw_diag d = PW_DIAG_INIT;
@@ -272,17 +381,17 @@ static void test_id_ignores_formatting(void **state)
 
 	/* the same meaning: block style, other key order, quotes, comments, anchors */
 	const char *same =
-	        "# a comment\n"
+	        "\xef\xbb\xbf# a byte order mark, a comment, and an anchor used below\n"
 	        "name: 'demo'\n"
 	        "pitwall: 1.0\n"
-	        "states:\n  - INIT\n  - \"READY\"\n  - DONE\n"
-	        "terminal: [DONE]\n"
+	        "states:\n  - INIT\n  - \"READY\"\n  - &done DONE\n"
+	        "terminal: [*done]\n"
 	        "initial: INIT   # trailing comment\n"
 	        "owners: {\"ops-lead\": {title: \"Ops lead\"}}\n"
 	        "default: allow\n"
 	        "actions:\n"
 	        "  Finish:\n"
-	        "    to: DONE\n"
+	        "    to: *done\n"
 	        "    from: [READY]\n"
 	        "    input:\n      type: object\n      required: [id]\n"
 	        "      properties: {id: &str {type: string}}\n"
@@ -338,6 +447,8 @@ int main(void)
 	        cmocka_unit_test(test_structure_refusals),
 	        cmocka_unit_test(test_capability_order),
 	        cmocka_unit_test(test_unreachable_warning),
+	        cmocka_unit_test(test_diag_reuse),
+	        cmocka_unit_test(test_large_graph),
 	        cmocka_unit_test(test_id_ignores_formatting),
 	        cmocka_unit_test(test_id_changes_with_meaning),
 	};
