@@ -1,9 +1,33 @@
 #include "core/diag.h"
 
+#include "core/json.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * Replace every byte that does not start a valid UTF-8 sequence with '?':
+ * a name cut short by a length cap ("%.80s") can end inside a character.
+ */
+static void utf8_scrub(char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80             ? 1
+		             : (c & 0xe0) == 0xc0 ? 2
+		             : (c & 0xf0) == 0xe0 ? 3
+		             : (c & 0xf8) == 0xf0 ? 4
+		                                  : 0;
+		if (len == 0 || len > n - i || !pw_utf8_valid(s + i, len)) {
+			s[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+}
 
 void pw_diag_add(pw_diag *d, pw_diag_level level, unsigned line, unsigned col, const char *fmt, ...)
 {
@@ -39,6 +63,7 @@ void pw_diag_add(pw_diag *d, pw_diag_level level, unsigned line, unsigned col, c
 	}
 	memcpy(msg, buf, n);
 	msg[n] = '\0';
+	utf8_scrub(msg, n);
 	d->items[d->n++] = (pw_diag_item){level, line, col, msg};
 }
 

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/json.h"
 #include "core/spec.h"
 #include "testutil.h"
 
@@ -172,6 +173,26 @@ static void test_yaml_refusals(void **state)
 	strcpy(deep + 3 + 2 * depth, "\n");
 	expect_error(deep, "nesting deeper than 64", 1);
 	free(deep);
+}
+
+/* A message that cuts a name short never ends inside a UTF-8 character. */
+static void test_messages_are_utf8(void **state)
+{
+	(void)state;
+	char text[512] = "a\xc3\xa9";
+	for (int i = 0; i < 60; i++)
+		strcat(text, "\xc3\xa9");
+	size_t klen = strlen(text);
+	char doc[1200];
+	snprintf(doc, sizeof doc, "%.*s: 1\n%.*s: 2\n", (int)klen, text, (int)klen, text);
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	assert_int_not_equal(parse(doc, &spec, &d), PW_OK);
+	assert_true(d.n >= 1);
+	assert_non_null(strstr(d.items[0].msg, "duplicate key"));
+	for (size_t i = 0; i < d.n; i++)
+		assert_true(pw_utf8_valid(d.items[i].msg, strlen(d.items[i].msg)));
+	pw_diag_release(&d);
 }
 
 static void test_structure_refusals(void **state)
@@ -444,6 +465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_yaml_refusals),
+	        cmocka_unit_test(test_messages_are_utf8),
 	        cmocka_unit_test(test_structure_refusals),
 	        cmocka_unit_test(test_capability_order),
 	        cmocka_unit_test(test_unreachable_warning),
