@@ -2,14 +2,16 @@
 #
 #   make demo    install what is missing, build, run the demo
 #   make test    install what is missing, build, run every test
-#   make asan    the unit and CLI suites under AddressSanitizer + UBSan
+#   make asan    the unit, CLI and fuzz (corpus replay) suites under AddressSanitizer + UBSan
+#   make fuzz    each libFuzzer harness for FUZZ_SECONDS (60) with clang; not part of make test
 #   make format  reformat the C sources; make format-check verifies them
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 
-.PHONY: all setup build test demo asan format format-check clean
+.PHONY: all setup build test demo asan fuzz format format-check clean
 
 all: build
 
@@ -32,7 +34,10 @@ asan: setup
 	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	 scripts/run-tests $(ASAN_BUILD) --suite unit --suite cli
+	 scripts/run-tests $(ASAN_BUILD) --suite unit --suite cli --suite fuzz
+
+fuzz:
+	@FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz $(FUZZ_PARSERS)
 
 format:
 	@clang-format -i $(C_SOURCES)
@@ -41,4 +46,4 @@ format-check:
 	@clang-format --dry-run --Werror $(C_SOURCES) && echo "format: ok"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
