@@ -44,10 +44,17 @@ typedef struct field {
 
 /* ---- reporting ---------------------------------------------------------- */
 
-static void vreport(ck *c, pw_diag_level level, unsigned line, unsigned col, const char *path,
-                    const char *fmt, va_list ap)
+/*
+ * Add one item at the position of node, or of key in mapping node when key
+ * is not NULL (falling back to the mapping's own position).
+ */
+static void vreport(ck *c, pw_diag_level level, const json_t *node, const char *key,
+                    const char *path, const char *fmt, va_list ap)
 {
 	char msg[768];
+	unsigned line = 0, col = 0;
+	if (!diag_full(c) && (key == NULL || !pw_marks_key(c->spec->marks, node, key, &line, &col)))
+		(void)pw_marks_value(c->spec->marks, node, &line, &col);
 	if (vsnprintf(msg, sizeof msg, fmt, ap) < 0)
 		msg[0] = '\0';
 	if (path != NULL && path[0] != '\0')
@@ -60,13 +67,9 @@ static void err_at(ck *c, const json_t *node, const char *path, const char *fmt,
         __attribute__((format(printf, 4, 5)));
 static void err_at(ck *c, const json_t *node, const char *path, const char *fmt, ...)
 {
-	unsigned line, col;
 	va_list ap;
-	line = col = 0;
-	if (!diag_full(c))
-		(void)pw_marks_value(c->spec->marks, node, &line, &col);
 	va_start(ap, fmt);
-	vreport(c, PW_DIAG_ERROR, line, col, path, fmt, ap);
+	vreport(c, PW_DIAG_ERROR, node, NULL, path, fmt, ap);
 	va_end(ap);
 }
 
@@ -74,13 +77,9 @@ static void warn_at(ck *c, const json_t *node, const char *path, const char *fmt
         __attribute__((format(printf, 4, 5)));
 static void warn_at(ck *c, const json_t *node, const char *path, const char *fmt, ...)
 {
-	unsigned line, col;
 	va_list ap;
-	line = col = 0;
-	if (!diag_full(c))
-		(void)pw_marks_value(c->spec->marks, node, &line, &col);
 	va_start(ap, fmt);
-	vreport(c, PW_DIAG_WARNING, line, col, path, fmt, ap);
+	vreport(c, PW_DIAG_WARNING, node, NULL, path, fmt, ap);
 	va_end(ap);
 }
 
@@ -89,13 +88,9 @@ static void err_key(ck *c, const json_t *obj, const char *key, const char *path,
 static void err_key(ck *c, const json_t *obj, const char *key, const char *path, const char *fmt,
                     ...)
 {
-	unsigned line, col;
 	va_list ap;
-	line = col = 0;
-	if (!diag_full(c) && !pw_marks_key(c->spec->marks, obj, key, &line, &col))
-		(void)pw_marks_value(c->spec->marks, obj, &line, &col);
 	va_start(ap, fmt);
-	vreport(c, PW_DIAG_ERROR, line, col, path, fmt, ap);
+	vreport(c, PW_DIAG_ERROR, obj, key, path, fmt, ap);
 	va_end(ap);
 }
 
