@@ -198,6 +198,18 @@ static bool want_list(ck *c, const json_t *v, const char *path, bool nonempty)
 	return true;
 }
 
+/* A list of at most max entries (errors reported). */
+static bool want_bounded_list(ck *c, const json_t *v, const char *path, size_t max)
+{
+	if (!want_list(c, v, path, false))
+		return false;
+	if (json_array_size(v) > max) {
+		err_at(c, v, path, "more than %zu entries", max);
+		return false;
+	}
+	return true;
+}
+
 static bool want_int(ck *c, const json_t *v, const char *path, double lo, double hi)
 {
 	double d;
@@ -263,12 +275,8 @@ static void check_condition(ck *c, const json_t *v, const char *path)
 static void check_conditions(ck *c, const json_t *list, const char *path)
 {
 	char p[PATH_MAX_LEN];
-	if (!want_list(c, list, path, false))
+	if (!want_bounded_list(c, list, path, PW_SPEC_MAX_LIST))
 		return;
-	if (json_array_size(list) > PW_SPEC_MAX_LIST) {
-		err_at(c, list, path, "more than %d entries", PW_SPEC_MAX_LIST);
-		return;
-	}
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		indexpath(p, path, i);
 		check_condition(c, json_array_get(list, i), p);
@@ -518,18 +526,14 @@ static void check_run(ck *c, pw_action *a, const json_t *run, const json_t *inpu
 				else if (env_name_denied(k))
 					err_key(c, env, k, p,
 					        "variable \"%s\" can make the program load code "
-					        "its pin does "
-					        "not cover; it is not allowed",
+					        "its pin does not cover",
 					        k);
 				check_template(c, val, input, q);
 			}
 	}
 	const json_t *secrets = json_object_get(run, "secrets");
 	subpath(p, path, "secrets");
-	if (secrets != NULL && want_list(c, secrets, p, false) &&
-	    json_array_size(secrets) > PW_SPEC_MAX_SECRETS) {
-		err_at(c, secrets, p, "more than %d secrets", PW_SPEC_MAX_SECRETS);
-	} else if (secrets != NULL && json_is_array(secrets)) {
+	if (secrets != NULL && want_bounded_list(c, secrets, p, PW_SPEC_MAX_SECRETS)) {
 		for (size_t i = 0; i < json_array_size(secrets); i++) {
 			const json_t *sv = json_array_get(secrets, i);
 			indexpath(q, p, i);
@@ -611,12 +615,8 @@ static void check_cap_entries(ck *c, const json_t *list, const char *path, bool 
 	static const field emit_fields[] = {
 	        {"cap", true}, {"value", true}, {"ttl", false}, {"when", false}};
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
-	if (!want_list(c, list, path, false))
+	if (!want_bounded_list(c, list, path, PW_SPEC_MAX_LIST))
 		return;
-	if (json_array_size(list) > PW_SPEC_MAX_LIST) {
-		err_at(c, list, path, "more than %d entries", PW_SPEC_MAX_LIST);
-		return;
-	}
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *e = json_array_get(list, i);
 		indexpath(p, path, i);
@@ -655,6 +655,8 @@ static void check_to(ck *c, const json_t *states, const json_t *to, const char *
 		err_at(c, to, path, "expected a state or a list of targets, got %s", type_name(to));
 		return;
 	}
+	if (!want_bounded_list(c, to, path, PW_SPEC_MAX_LIST))
+		return;
 	if (json_array_size(to) == 0)
 		err_at(c, to, path, "must not be empty");
 	for (size_t i = 0; i < json_array_size(to); i++) {
@@ -731,10 +733,7 @@ static void check_action(ck *c, pw_action *a, const json_t *def, const char *pat
 	}
 	const json_t *decide = json_object_get(def, "decide");
 	subpath(p, path, "decide");
-	if (decide != NULL && want_list(c, decide, p, false) &&
-	    json_array_size(decide) > PW_SPEC_MAX_LIST) {
-		err_at(c, decide, p, "more than %d entries", PW_SPEC_MAX_LIST);
-	} else if (decide != NULL && json_is_array(decide)) {
+	if (decide != NULL && want_bounded_list(c, decide, p, PW_SPEC_MAX_LIST)) {
 		for (size_t i = 0; i < json_array_size(decide); i++) {
 			const json_t *rule = json_array_get(decide, i);
 			indexpath(q, p, i);
