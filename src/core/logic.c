@@ -798,6 +798,24 @@ static pw_status js_tointeger(struct lg_ctx *c, const lval *v, double *out)
 	return PW_OK;
 }
 
+/*
+ * String(v) as a view: *s and *n point into v when it is a string, else
+ * into buf, which receives the conversion (the caller releases buf). The
+ * length is charged to the step budget.
+ */
+static pw_status string_view(struct lg_ctx *c, const lval *v, struct sbuf *buf, const char **s,
+                             size_t *n)
+{
+	if (lv_type(v) == JS_STR) {
+		*s = lv_str(v, n);
+	} else {
+		PW_TRY(js_tostring(c, v, buf));
+		*s = buf->p != NULL ? buf->p : "";
+		*n = buf->len;
+	}
+	return charge(c, *n / LG_BYTES_PER_STEP);
+}
+
 /* JavaScript's parseFloat(v): the longest decimal prefix of String(v). */
 static pw_status js_parsefloat(struct lg_ctx *c, const lval *v, double *out)
 {
@@ -810,16 +828,7 @@ static pw_status js_parsefloat(struct lg_ctx *c, const lval *v, double *out)
 		*out = lv_numval(v); /* String() and back is exact */
 		return PW_OK;
 	}
-	if (lv_type(v) == JS_STR) {
-		s = lv_str(v, &n);
-	} else {
-		st = js_tostring(c, v, &b);
-		if (st != PW_OK)
-			goto out;
-		s = b.p != NULL ? b.p : "";
-		n = b.len;
-	}
-	st = charge(c, n / LG_BYTES_PER_STEP);
+	st = string_view(c, v, &b, &s, &n);
 	if (st != PW_OK)
 		goto out;
 	while ((k = ws_front(s, n)) > 0)
@@ -1898,16 +1907,7 @@ static pw_status op_substr(struct lg_ctx *c, lval *v, size_t n, lval *out)
 	enum cmp neg;
 	pw_status st;
 
-	if (lv_type(src) == JS_STR) {
-		s = lv_str(src, &sn);
-	} else {
-		st = js_tostring(c, src, &text);
-		if (st != PW_OK)
-			goto out;
-		s = text.p != NULL ? text.p : "";
-		sn = text.len;
-	}
-	st = charge(c, sn / LG_BYTES_PER_STEP);
+	st = string_view(c, src, &text, &s, &sn);
 	if (st != PW_OK)
 		goto out;
 	size = (double)u16_len(s, sn);
