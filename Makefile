@@ -20,6 +20,7 @@ setup:
 
 build: setup
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
+	@[ -z "$(PW_VECTORS)" ] || meson configure $(BUILD) -Dvectors="$(abspath $(PW_VECTORS))"
 	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
 
 test: build
@@ -31,6 +32,7 @@ demo: build
 asan: setup
 	@[ -f $(ASAN_BUILD)/build.ninja ] || meson setup $(ASAN_BUILD) \
 		-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug >/dev/null
+	@[ -z "$(PW_VECTORS)" ] || meson configure $(ASAN_BUILD) -Dvectors="$(abspath $(PW_VECTORS))"
 	@ninja -C $(ASAN_BUILD) >/dev/null || ninja -C $(ASAN_BUILD)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -218,7 +218,8 @@ static void test_jcs_reference_pairs(void **state)
 		snprintf(rel, sizeof rel, "jcs/output/%s.json", names[i]);
 		char *want = tu_read_file(tu_vector_path(rel), &wantlen);
 		if (in == NULL || want == NULL)
-			fail_msg("reference vectors missing: set PW_VECTORS to shared/vectors");
+			fail_msg("reference vectors missing: run make test PW_VECTORS=DIR (see "
+			         "README)");
 		json_t *v = NULL;
 		char *out = NULL, err[256];
 		assert_int_equal(pw_json_parse(in, inlen, NULL, &v, err, sizeof err), PW_OK);
@@ -239,7 +240,7 @@ static void test_jcs_numbers_file(void **state)
 	size_t len = 0, lines = 0, bad = 0;
 	char *text = tu_read_file(tu_vector_path("jcs/numbers.txt"), &len);
 	if (text == NULL)
-		fail_msg("reference vectors missing: set PW_VECTORS to shared/vectors");
+		fail_msg("reference vectors missing: run make test PW_VECTORS=DIR (see README)");
 	char *line = text;
 	while (line < text + len) {
 		char *nl = strchr(line, '\n');
