@@ -224,23 +224,40 @@ static bool want_int(ck *c, const json_t *v, const char *path, double lo, double
 	return true;
 }
 
-/* "<digits><unit>" or an integer number of seconds. */
+/* "<digits><unit>" or an integer number of seconds (pw_spec_duration_ms()). */
 static void check_duration(ck *c, const json_t *v, const char *path)
 {
-	if (json_is_number(v)) {
-		(void)want_int(c, v, path, 1, 31536000.0 * 10);
-		return;
-	}
+	if (pw_spec_duration_ms(v, 0) <= 0)
+		err_at(c, v, path, "expected a duration such as \"120s\", \"10m\" or \"6h\"");
+}
+
+int64_t pw_spec_duration_ms(const json_t *v, int64_t dflt)
+{
+	double d;
+	if (v == NULL)
+		return dflt;
+	if (pw_json_number(v, &d))
+		return (d >= 1 && d <= 31536000.0 * 10 && d == (double)(int64_t)d)
+		               ? (int64_t)d * 1000
+		               : -1;
 	const char *s = json_string_value(v);
-	if (s != NULL) {
-		size_t digits = strspn(s, "0123456789");
-		const char *unit = s + digits;
-		if (digits > 0 && digits <= 9 && s[0] != '0' &&
-		    (strcmp(unit, "ms") == 0 || strcmp(unit, "s") == 0 || strcmp(unit, "m") == 0 ||
-		     strcmp(unit, "h") == 0 || strcmp(unit, "d") == 0))
-			return;
-	}
-	err_at(c, v, path, "expected a duration such as \"120s\", \"10m\" or \"6h\"");
+	if (s == NULL)
+		return -1;
+	size_t digits = strspn(s, "0123456789");
+	if (digits == 0 || digits > 9 || s[0] == '0')
+		return -1;
+	int64_t n = 0;
+	for (size_t i = 0; i < digits; i++)
+		n = n * 10 + (s[i] - '0');
+	const char *unit = s + digits;
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(unit, units[i].unit) == 0)
+			return n * units[i].ms;
+	return -1;
 }
 
 /*

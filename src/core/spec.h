@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/diag.h"
 #include "core/err.h"
@@ -61,6 +62,13 @@ const pw_action *pw_spec_action(const pw_spec *spec, const char *name);
 
 /* workflow_id of a model: "sha256:<hex>" into out. */
 PW_MUST_CHECK pw_status pw_spec_id(const json_t *model, char out[PW_WORKFLOW_ID_LEN + 1]);
+
+/*
+ * A duration of the spec ("120s", "6h", or an integer number of seconds)
+ * in milliseconds; dflt when v is NULL; -1 when v is not a duration (the
+ * spec checker refuses those at load).
+ */
+int64_t pw_spec_duration_ms(const json_t *v, int64_t dflt);
 
 void pw_spec_free(pw_spec *spec);
 

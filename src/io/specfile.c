@@ -73,6 +73,11 @@ static pw_status check_pin(const pw_specfile *sf, const pw_action *a, pw_diag *d
 
 pw_status pw_specfile_load(const char *path, pw_specfile *out, pw_diag *diag)
 {
+	return pw_specfile_load_opt(path, true, out, diag);
+}
+
+pw_status pw_specfile_load_opt(const char *path, bool pins, pw_specfile *out, pw_diag *diag)
+{
 	char *buf = NULL, err[256];
 	size_t len = 0;
 	pw_status st;
@@ -93,7 +98,7 @@ pw_status pw_specfile_load(const char *path, pw_specfile *out, pw_diag *diag)
 	if (st != PW_OK)
 		goto out;
 	size_t errors = diag->errors;
-	for (size_t i = 0; i < out->spec->n_actions && st == PW_OK; i++)
+	for (size_t i = 0; pins && i < out->spec->n_actions && st == PW_OK; i++)
 		st = check_pin(out, &out->spec->actions[i], diag);
 	if (st == PW_OK && diag->errors > errors)
 		st = PW_ERR_PERM;

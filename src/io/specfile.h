@@ -11,6 +11,8 @@
 #ifndef PW_IO_SPECFILE_H
 #define PW_IO_SPECFILE_H
 
+#include <stdbool.h>
+
 #include "core/diag.h"
 #include "core/spec.h"
 
@@ -29,6 +31,15 @@ typedef struct pw_specfile {
  * pw_specfile_release()); otherwise *out is zeroed.
  */
 PW_MUST_CHECK pw_status pw_specfile_load(const char *path, pw_specfile *out, pw_diag *diag);
+
+/*
+ * The same, with the pin checks only when pins is true. The broker loads
+ * without them: it checks the pin of the one program a call would run, as
+ * step 8 of the pipeline (CODE_HASH_MISMATCH), so that a changed program
+ * is a recorded verdict rather than a spec that does not load.
+ */
+PW_MUST_CHECK pw_status pw_specfile_load_opt(const char *path, bool pins, pw_specfile *out,
+                                             pw_diag *diag);
 
 /*
  * Absolute path of an action's program, resolved against the spec's
