@@ -6,12 +6,20 @@
 #ifndef PW_CLI_CLI_H
 #define PW_CLI_CLI_H
 
+#include <stdbool.h>
+
 #include "core/diag.h"
 
 /* Exit statuses shared by every command. */
 #define PW_EXIT_OK      0
 #define PW_EXIT_FAILURE 1
 #define PW_EXIT_USAGE   2 /* bad arguments, or an input that cannot be used */
+/* pitwall call */
+#define PW_EXIT_APPROVAL      3 /* waiting for an owner's approval */
+#define PW_EXIT_BLOCKED       4 /* blocked by policy */
+#define PW_EXIT_REJECTED      5 /* rejected: a check failed */
+#define PW_EXIT_ACTION_FAILED 6 /* allowed, ran, and failed (or its result is not recorded) */
+#define PW_EXIT_HALTED        7 /* the run is halted */
 
 typedef struct pw_command {
 	const char *name;
@@ -24,6 +32,11 @@ int pw_cmd_check(int argc, char **argv);
 int pw_cmd_id(int argc, char **argv);
 int pw_cmd_model(int argc, char **argv);
 int pw_cmd_pin(int argc, char **argv);
+int pw_cmd_run(int argc, char **argv);
+int pw_cmd_call(int argc, char **argv);
+int pw_cmd_status(int argc, char **argv);
+int pw_cmd_log(int argc, char **argv);
+int pw_cmd_resolve(int argc, char **argv);
 
 /* Print diag items as "file:line:col: message" to stderr. */
 void pw_cli_print_diag(const char *file, const pw_diag *d);

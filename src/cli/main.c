@@ -56,6 +56,60 @@ static const pw_command commands[] = {
          "programs, since the new workflow_id is what a run will trust.\n"
          "\n"
          "Exit status: 0 pinned (or nothing to do), 2 invalid or unreadable.\n"},
+        {"run", pw_cmd_run, "run start SPEC   start a run of a workflow spec and print its run_id",
+         "usage: pitwall run start SPEC [--db PATH] [--run-id ID] [--as NAME]\n"
+         "\n"
+         "Start a run of the workflow spec SPEC, which must pass `pitwall check`\n"
+         "(every pin included). The genesis event pins the spec's workflow_id: every\n"
+         "later call loads SPEC again and halts the run if it is not that spec.\n"
+         "Creates the ledger (default .pitwall/pitwall.db) and the run's working\n"
+         "directory (runs/RUN_ID beside the ledger). Prints one JSON object with\n"
+         "run_id, workflow, workflow_id, state and run_dir.\n"
+         "\n"
+         "Exit status: 0 started, 2 invalid spec, unusable ledger or run id taken.\n"},
+        {"call", pw_cmd_call,
+         "call RUN ACTION [INPUT|-]  call an action of a run (all checks, then it runs)",
+         "usage: pitwall call RUN ACTION [INPUT_JSON | -] [--db PATH] [--as AGENT]\n"
+         "                    [--secrets FILE]\n"
+         "\n"
+         "Call ACTION in run RUN with INPUT_JSON (default {}; - reads it from stdin, at\n"
+         "most 1 MiB). pitwall decides (allow, approval, block or reject), records the\n"
+         "call in the log before anything runs, runs the action's program when\n"
+         "allowed, and records its result. Prints one JSON object: verdict, reason,\n"
+         "state, and where they apply check, expected, actual, owner, outcome, result,\n"
+         "emitted, caps. --secrets names the file the action's secrets come from.\n"
+         "\n"
+         "Exit status: 0 allowed and succeeded, 3 waiting for approval, 4 blocked,\n"
+         "5 rejected, 6 allowed but the action failed, 7 the run is halted,\n"
+         "2 usage error (no such run or ledger).\n"},
+        {"status", pw_cmd_status, "status RUN      show a run's state, capabilities and open calls",
+         "usage: pitwall status RUN [--db PATH]\n"
+         "\n"
+         "Print the run's state as JSON, folded from its log: state, capabilities\n"
+         "held, calls in progress or in doubt, pending approvals, counters, whether\n"
+         "the run is halted, and the hash of its last event.\n"
+         "\n"
+         "Exit status: 0 printed, 1 the log does not verify, 2 no such run.\n"},
+        {"log", pw_cmd_log, "log RUN         print a run's timeline, one line per event",
+         "usage: pitwall log RUN [--db PATH] [--json]\n"
+         "\n"
+         "Print the run's events in order, one readable line each, after checking\n"
+         "each against the hash chain. --json prints each event's canonical JSON.\n"
+         "\n"
+         "Exit status: 0 printed, 1 the log does not verify (the events before the\n"
+         "break are printed), 2 no such run.\n"},
+        {"resolve", pw_cmd_resolve,
+         "resolve RUN CALL_ID --outcome ok|failed --as OWNER   settle an in-doubt call",
+         "usage: pitwall resolve RUN CALL_ID --outcome ok|failed --as OWNER [--note TEXT]\n"
+         "                       [--db PATH]\n"
+         "\n"
+         "A call whose program started but whose result was never recorded (pitwall\n"
+         "was killed, the machine went down) is in doubt, and the run accepts no\n"
+         "call until an owner records what happened, after checking the real system.\n"
+         "The resolve event names the owner. ok moves the run to the action's target\n"
+         "state when it has a single one; no capability is minted either way.\n"
+         "\n"
+         "Exit status: 0 recorded, 2 refused (no such call in doubt, unknown owner).\n"},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
@@ -74,8 +128,8 @@ static void overview(FILE *f)
 	        "pitwall %s: governed execution for AI agents\n"
 	        "\n"
 	        "An agent gets a closed set of typed actions declared in a workflow spec;\n"
-	        "pitwall checks each spec exactly; the broker that decides and records every\n"
-	        "call (allow, approval, block, reject) is the next step.\n"
+	        "every call is decided (allow, approval, block, reject), recorded in a\n"
+	        "hash-chained log before it runs, and run without a shell.\n"
 	        "\n"
 	        "usage: pitwall COMMAND [ARGS]\n"
 	        "\n"
@@ -86,6 +140,7 @@ static void overview(FILE *f)
 	fprintf(f, "  help COMMAND    show the full help of a command\n"
 	           "\n"
 	           "Start with: pitwall check examples/research_v1/workflow.yaml\n"
+	           "            pitwall run start examples/research_v1/workflow.yaml\n"
 	           "Reference: docs/SPEC.md (workflow spec), docs/CLI.md (commands)\n");
 }
 

@@ -53,6 +53,16 @@ actions:
 YAML
 }
 
+# jget JSON PATH: a member of a JSON text by SQLite JSON path ('$.verdict');
+# strings unquoted, true/false as 1/0, objects and arrays as JSON.
+hexof() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+jget() { sqlite3 :memory: "SELECT json_extract(CAST(X'$(hexof "$1")' AS TEXT), '$2')"; }
+
+# expect_eq NAME GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', expected '$3')"; fi
+}
+
 finish() {
 	echo "${passed} passed, ${failed} failed"
 	[ "$failed" -eq 0 ]

@@ -1,0 +1,973 @@
+#include "broker/broker.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/decide.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/outcome.h"
+#include "core/run.h"
+#include "exec/exec.h"
+#include "exec/template.h"
+#include "io/file.h"
+#include "io/specfile.h"
+#include "ledger/ledger.h"
+
+#define STDERR_KEEP 4096 /* bytes of a program's stderr kept in its result event */
+
+struct pw_broker {
+	pw_ledger *L;     /* owned */
+	pw_run_info info; /* owned contents */
+	pw_run run;       /* folded state, up to run.n_events */
+	char agent[65];
+	pw_secrets secrets; /* owned; empty without a secrets file */
+	uint64_t lock_wait_ms;
+	pw_specfile sf;       /* owned; the spec as last loaded (sf.spec NULL: not loaded) */
+	struct stat spec_st;  /* what the spec file was when sf was loaded */
+	char spec_error[512]; /* why the spec did not load */
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Every error line of diag joined with "; " into err. */
+static void diag_join(const pw_diag *d, char *err, size_t errlen)
+{
+	size_t used = 0;
+	err[0] = '\0';
+	for (size_t i = 0; i < d->n && used + 1 < errlen; i++) {
+		if (d->items[i].level != PW_DIAG_ERROR)
+			continue;
+		int n;
+		if (d->items[i].line > 0)
+			n = snprintf(err + used, errlen - used, "%s%u:%u: %s", used ? "; " : "",
+			             d->items[i].line, d->items[i].col, d->items[i].msg);
+		else
+			n = snprintf(err + used, errlen - used, "%s%s", used ? "; " : "",
+			             d->items[i].msg);
+		if (n < 0)
+			break;
+		used += (size_t)n < errlen - used ? (size_t)n : errlen - used - 1;
+	}
+}
+
+/* ---- starting a run ------------------------------------------------------ */
+
+static pw_status mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+		return PW_ERR_TOO_LARGE;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return PW_ERR_IO;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) != 0 && errno != EEXIST)
+		return PW_ERR_IO;
+	return PW_OK;
+}
+
+/* Absolute path of the folder holding path (which need not exist yet). */
+static char *parent_abs(const char *path)
+{
+	char *copy = strdup(path), *abs;
+	if (copy == NULL)
+		return NULL;
+	char *slash = strrchr(copy, '/');
+	if (slash == NULL)
+		abs = realpath(".", NULL);
+	else if (slash == copy)
+		abs = strdup("/");
+	else {
+		*slash = '\0';
+		abs = realpath(copy, NULL);
+	}
+	free(copy);
+	return abs;
+}
+
+static void random_run_id(char out[65])
+{
+	unsigned char b[6] = {0};
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+		int64_t t = now_ms();
+		memcpy(b, &t, sizeof b);
+	}
+	char hex[13];
+	pw_hex(b, sizeof b, hex);
+	snprintf(out, 65, "run-%s", hex);
+}
+
+pw_status pw_broker_start(const char *db_path, const char *spec_path, const char *run_id,
+                          const char *agent, json_t **reply, char *err, size_t errlen)
+{
+	pw_specfile sf;
+	pw_diag diag = PW_DIAG_INIT;
+	pw_ledger *L = NULL;
+	char *spec_abs = NULL, *db_dir = NULL, id[65], run_dir[PATH_MAX];
+	json_t *genesis = NULL;
+	pw_status st;
+
+	*reply = NULL;
+	if (run_id != NULL && !pw_id_valid(run_id)) {
+		set_err(err, errlen,
+		        "invalid run id \"%.80s\": expected ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+		        run_id);
+		return PW_ERR_INVALID;
+	}
+	if (agent != NULL && !pw_id_valid(agent)) {
+		set_err(err, errlen,
+		        "invalid agent name: expected ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
+		return PW_ERR_INVALID;
+	}
+
+	st = pw_specfile_load(spec_path, &sf, &diag);
+	if (st != PW_OK) {
+		char why[900];
+		diag_join(&diag, why, sizeof why);
+		set_err(err, errlen, "%s: %s", spec_path, why);
+		pw_diag_release(&diag);
+		return st;
+	}
+	pw_diag_release(&diag);
+
+	spec_abs = realpath(spec_path, NULL);
+	db_dir = parent_abs(db_path);
+	if (spec_abs == NULL || db_dir == NULL) {
+		set_err(err, errlen, "%s: %s", spec_abs ? db_path : spec_path, strerror(errno));
+		st = PW_ERR_NOTFOUND;
+		goto out;
+	}
+	st = pw_ledger_open(db_path, true, &L, err, errlen);
+	if (st != PW_OK)
+		goto out;
+
+	for (int attempt = 0; attempt < 4; attempt++) {
+		if (run_id != NULL)
+			snprintf(id, sizeof id, "%s", run_id);
+		else
+			random_run_id(id);
+		if (snprintf(run_dir, sizeof run_dir, "%s/runs/%s", db_dir, id) >=
+		    (int)sizeof run_dir) {
+			set_err(err, errlen, "run directory path too long");
+			st = PW_ERR_TOO_LARGE;
+			goto out;
+		}
+		json_decref(genesis);
+		genesis = json_pack("{ss ss ss ss s:s*}", "kind", "genesis", "workflow_id",
+		                    sf.spec->workflow_id, "workflow",
+		                    json_string_value(json_object_get(sf.spec->model, "name")),
+		                    "state",
+		                    json_string_value(json_object_get(sf.spec->model, "initial")),
+		                    "agent", agent);
+		if (genesis == NULL) {
+			st = PW_ERR_NOMEM;
+			goto out;
+		}
+		st = pw_ledger_begin(L);
+		if (st == PW_OK) {
+			st = pw_ledger_create_run(L, id, spec_abs, run_dir, genesis, now_ms(),
+			                          NULL);
+			if (st == PW_OK)
+				st = pw_ledger_commit(L);
+			else
+				pw_ledger_rollback(L);
+		}
+		if (st != PW_ERR_DUPKEY || run_id != NULL)
+			break;
+	}
+	if (st == PW_ERR_DUPKEY) {
+		set_err(err, errlen, "run \"%s\" already exists in %s", id, db_path);
+		goto out;
+	}
+	if (st != PW_OK) {
+		set_err(err, errlen, "%s: cannot record the run: %s", db_path, pw_ledger_errmsg(L));
+		goto out;
+	}
+	if (mkdir_p(run_dir, 0700) != PW_OK) {
+		set_err(err, errlen, "cannot create the run directory %s: %s", run_dir,
+		        strerror(errno));
+		st = PW_ERR_IO;
+		goto out;
+	}
+	*reply = json_pack("{ss ss ss ss ss ss si}", "run_id", id, "workflow",
+	                   json_string_value(json_object_get(sf.spec->model, "name")),
+	                   "workflow_id", sf.spec->workflow_id, "state",
+	                   json_string_value(json_object_get(sf.spec->model, "initial")), "run_dir",
+	                   run_dir, "spec", spec_abs, "events", 1);
+	if (*reply == NULL)
+		st = PW_ERR_NOMEM;
+out:
+	json_decref(genesis);
+	pw_ledger_close(L);
+	pw_specfile_release(&sf);
+	free(spec_abs);
+	free(db_dir);
+	return st;
+}
+
+/* ---- opening a run -------------------------------------------------------- */
+
+typedef struct fold_ctx {
+	pw_run *run;
+	pw_status st;
+	char *err;
+	size_t errlen;
+} fold_ctx;
+
+static int fold_one(void *arg, const json_t *ev)
+{
+	fold_ctx *c = arg;
+	c->st = pw_run_fold(c->run, ev, c->err, c->errlen);
+	return c->st != PW_OK;
+}
+
+/* Fold the events appended since the last sync. */
+static pw_status sync_run(pw_broker *b, char *err, size_t errlen)
+{
+	fold_ctx c = {&b->run, PW_OK, err, errlen};
+	pw_status st =
+	        pw_ledger_read(b->L, b->info.run_id, b->run.n_events, fold_one, &c, err, errlen);
+	if (st == PW_OK)
+		st = c.st;
+	return st;
+}
+
+pw_status pw_broker_open(const pw_broker_opts *o, const char *run_id, pw_broker **out, char *err,
+                         size_t errlen)
+{
+	const char *agent = o->agent ? o->agent : PW_AGENT_DEFAULT;
+	*out = NULL;
+	if (!pw_id_valid(agent)) {
+		set_err(err, errlen,
+		        "invalid agent name: expected ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$");
+		return PW_ERR_INVALID;
+	}
+	if (!pw_id_valid(run_id)) {
+		set_err(err, errlen, "no run \"%.80s\": not a valid run id", run_id);
+		return PW_ERR_NOTFOUND;
+	}
+	pw_broker *b = calloc(1, sizeof *b);
+	if (b == NULL)
+		return PW_ERR_NOMEM;
+	pw_run_init(&b->run);
+	snprintf(b->agent, sizeof b->agent, "%s", agent);
+	b->lock_wait_ms = o->lock_wait_ms ? o->lock_wait_ms : PW_LOCK_WAIT_MS_DEFAULT;
+	pw_status st = PW_OK;
+	if (o->secrets_path != NULL)
+		st = pw_secrets_load(o->secrets_path, &b->secrets, err, errlen);
+	if (st == PW_OK)
+		st = pw_ledger_open(o->db_path, false, &b->L, err, errlen);
+	if (st == PW_OK) {
+		st = pw_ledger_run(b->L, run_id, &b->info);
+		if (st == PW_ERR_NOTFOUND)
+			set_err(err, errlen, "no run \"%s\" in %s", run_id, o->db_path);
+		else if (st != PW_OK)
+			set_err(err, errlen, "%s: %s", o->db_path, pw_ledger_errmsg(b->L));
+	}
+	if (st == PW_OK && (st = sync_run(b, err, errlen)) != PW_OK && st == PW_ERR_INVALID) {
+		char why[400];
+		snprintf(why, sizeof why, "%s", err);
+		set_err(err, errlen, "the log of run %s does not verify: %s", run_id, why);
+	}
+	if (st != PW_OK) {
+		pw_broker_close(b);
+		return st;
+	}
+	*out = b;
+	return PW_OK;
+}
+
+void pw_broker_close(pw_broker *b)
+{
+	if (b == NULL)
+		return;
+	pw_run_release(&b->run);
+	pw_run_info_release(&b->info);
+	pw_secrets_release(&b->secrets);
+	pw_specfile_release(&b->sf);
+	pw_ledger_close(b->L);
+	free(b);
+}
+
+/* ---- one call -------------------------------------------------------------- */
+
+/*
+ * Load the run's spec again unless the file is exactly what was loaded
+ * last time (same inode, size, mtime and ctime). sf.spec NULL afterwards:
+ * it did not load, and spec_error says why.
+ */
+static void load_spec(pw_broker *b)
+{
+	struct stat st;
+	if (b->sf.spec != NULL && stat(b->info.spec_path, &st) == 0 &&
+	    st.st_dev == b->spec_st.st_dev && st.st_ino == b->spec_st.st_ino &&
+	    st.st_size == b->spec_st.st_size && st.st_mtim.tv_sec == b->spec_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == b->spec_st.st_mtim.tv_nsec &&
+	    st.st_ctim.tv_sec == b->spec_st.st_ctim.tv_sec &&
+	    st.st_ctim.tv_nsec == b->spec_st.st_ctim.tv_nsec)
+		return;
+	pw_specfile_release(&b->sf);
+	b->spec_error[0] = '\0';
+	if (stat(b->info.spec_path, &b->spec_st) != 0) {
+		snprintf(b->spec_error, sizeof b->spec_error, "%s: %s", b->info.spec_path,
+		         strerror(errno));
+		return;
+	}
+	pw_diag diag = PW_DIAG_INIT;
+
+	if (pw_specfile_load_opt(b->info.spec_path, false, &b->sf, &diag) != PW_OK) {
+		char why[400];
+		diag_join(&diag, why, sizeof why);
+		snprintf(b->spec_error, sizeof b->spec_error, "%s", why[0] ? why : "does not load");
+	}
+	pw_diag_release(&diag);
+}
+
+/* The call's observations: the program's hash now, into hex (NULL when unreadable). */
+static const char *program_hash(const pw_broker *b, const pw_action *a, char hex[65])
+{
+	char e[256];
+	char *path = pw_specfile_program_path(&b->sf, a);
+	if (path == NULL)
+		return NULL;
+	pw_status st = pw_file_sha256(path, PW_PROGRAM_MAX_BYTES, hex, e, sizeof e);
+	free(path);
+	return st == PW_OK ? hex : NULL;
+}
+
+/* Set key to v (reference stolen) unless v is NULL. */
+static pw_status put(json_t *o, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return PW_OK;
+	return json_object_set_new(o, key, v) == 0 ? PW_OK : PW_ERR_NOMEM;
+}
+
+static json_t *opt_str(const char *s)
+{
+	return s && *s ? json_string(s) : NULL;
+}
+
+static json_t *call_event(const pw_broker *b, const pw_call *c, const pw_decision *d,
+                          const char *call_id)
+{
+	json_t *ev = json_object();
+	json_t *obs = json_pack(
+	        "{s:o,s:o,s:b}", "workflow_id", c->spec_id ? json_string(c->spec_id) : json_null(),
+	        "program_sha256", c->program_sha256 ? json_string(c->program_sha256) : json_null(),
+	        "busy", c->busy);
+	pw_status st = ev && obs ? PW_OK : PW_ERR_NOMEM;
+	if (st == PW_OK)
+		st = put(ev, "kind", json_string("call"));
+	if (st == PW_OK)
+		st = put(ev, "call_id", json_string(call_id));
+	if (st == PW_OK)
+		st = put(ev, "agent", json_string(c->agent));
+	if (st == PW_OK)
+		st = put(ev, "action", c->action ? json_string(c->action) : json_null());
+	if (st == PW_OK)
+		st = put(ev, "input", c->input ? json_incref((json_t *)c->input) : json_null());
+	if (st == PW_OK)
+		st = put(ev, "observed", obs);
+	obs = NULL;
+	if (st == PW_OK)
+		st = put(ev, "state", json_string(b->run.state));
+	if (st == PW_OK)
+		st = put(ev, "verdict", json_string(pw_verdict_name(d->verdict)));
+	if (st == PW_OK)
+		st = put(ev, "reason", json_string(d->reason ? d->reason : "?"));
+	if (st == PW_OK)
+		st = put(ev, "tier", opt_str(pw_tier_name(d->tier)));
+	if (st == PW_OK)
+		st = put(ev, "check", opt_str(d->check));
+	if (st == PW_OK && d->expected)
+		st = put(ev, "expected", json_incref(d->expected));
+	if (st == PW_OK && d->actual)
+		st = put(ev, "actual", json_incref(d->actual));
+	if (st == PW_OK)
+		st = put(ev, "owner", opt_str(d->owner));
+	if (st == PW_OK && d->verdict == PW_VERDICT_APPROVAL) {
+		char aid[80];
+		snprintf(aid, sizeof aid, "a%s", call_id + 1);
+		st = put(ev, "approval_id", json_string(aid));
+		if (st == PW_OK)
+			st = put(ev, "expires_ms", json_real((double)d->expires_ms));
+	}
+	if (st == PW_OK)
+		st = put(ev, "message", json_string(d->message));
+	json_decref(obs);
+	if (st != PW_OK) {
+		json_decref(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+/* "type@value" strings of a caps list ({cap, value}). */
+static json_t *cap_strings_of(const json_t *caps)
+{
+	json_t *out = json_array();
+	char buf[1200];
+	size_t i;
+	const json_t *c;
+	json_array_foreach (caps, i, c) {
+		pw_cap_format(json_string_value(json_object_get(c, "cap")),
+		              json_object_get(c, "value"), buf, sizeof buf);
+		if (out == NULL || json_array_append_new(out, json_string(buf)) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* Capabilities the run holds now, as "type@value" strings. */
+static json_t *held_caps(const pw_run *r, int64_t now)
+{
+	json_t *out = json_array();
+	char buf[1200];
+	for (size_t i = 0; out != NULL && i < r->n_caps; i++) {
+		if (r->caps[i].expires_ms != 0 && r->caps[i].expires_ms <= now)
+			continue;
+		pw_cap_format(r->caps[i].type, r->caps[i].value, buf, sizeof buf);
+		if (json_array_append_new(out, json_string(buf)) != 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* The reply: the call event's members that an agent may see, plus the run's state. */
+static json_t *reply_of(const pw_broker *b, const json_t *call_ev, const json_t *result_ev)
+{
+	static const char *const from_call[] = {"call_id", "action",      "verdict",    "reason",
+	                                        "check",   "expected",    "actual",     "owner",
+	                                        "tier",    "approval_id", "expires_ms", "message"};
+	static const char *const from_result[] = {"outcome", "reason", "tier",   "check", "message",
+	                                          "result",  "exit",   "signal", "stderr"};
+	json_t *r = json_object();
+	if (r == NULL || json_object_set_new(r, "run_id", json_string(b->info.run_id)))
+		goto nomem;
+	for (size_t i = 0; i < sizeof from_call / sizeof *from_call; i++) {
+		json_t *v = json_object_get(call_ev, from_call[i]);
+		if (v != NULL && json_object_set(r, from_call[i], v) != 0)
+			goto nomem;
+	}
+	if (result_ev != NULL) {
+		/* the outcome's reason, tier, check and message replace the verdict's */
+		json_object_del(r, "check");
+		json_object_del(r, "tier");
+		for (size_t i = 0; i < sizeof from_result / sizeof *from_result; i++) {
+			json_t *v = json_object_get(result_ev, from_result[i]);
+			if (v != NULL && !json_is_null(v) && json_object_set(r, from_result[i], v))
+				goto nomem;
+		}
+		json_t *em = cap_strings_of(json_object_get(result_ev, "caps"));
+		if (em == NULL || json_object_set_new(r, "emitted", em) != 0)
+			goto nomem;
+	}
+	if (json_object_set_new(r, "state", json_string(b->run.state)) != 0 ||
+	    put(r, "caps", held_caps(&b->run, now_ms())) != PW_OK)
+		goto nomem;
+	return r;
+nomem:
+	json_decref(r);
+	return NULL;
+}
+
+/* Keep the last STDERR_KEEP bytes of s, as valid UTF-8 (bad bytes become U+FFFD). */
+static json_t *stderr_tail(const char *s, size_t len)
+{
+	size_t start = len > STDERR_KEEP ? len - STDERR_KEEP : 0;
+	while (start < len && start > 0 && ((unsigned char)s[start] & 0xC0) == 0x80)
+		start++;
+	char *buf = malloc((len - start) * 3 + 1);
+	if (buf == NULL)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = start; i < len;) {
+		size_t k = 1;
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0xC0)
+			k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		if (i + k <= len && c != 0 && pw_utf8_valid(s + i, k)) {
+			memcpy(buf + n, s + i, k);
+			n += k;
+			i += k;
+		} else {
+			memcpy(buf + n, "\xEF\xBF\xBD", 3);
+			n += 3;
+			i++;
+		}
+	}
+	json_t *v = json_stringn(buf, n);
+	free(buf);
+	return v;
+}
+
+/* Run the allowed call and build its result event (its outcome computed on the redacted result). */
+static pw_status execute(pw_broker *b, const pw_action *a, const json_t *input, const char *call_id,
+                         json_t **result_ev)
+{
+	pw_template_ctx ctx = {input, b->info.run_id, b->info.run_dir, b->sf.dir};
+	const json_t *run = json_object_get(a->def, "run");
+	char **argv = NULL, **envp = NULL, why[512] = "";
+	char *program = pw_specfile_program_path(&b->sf, a);
+	pw_exec_result xr;
+	json_t *result = NULL, *ev = NULL;
+	pw_exec_facts f = {0};
+	pw_outcome oc = {0};
+	bool ran = false;
+	pw_status st;
+
+	memset(&xr, 0, sizeof xr);
+	if (program == NULL)
+		return PW_ERR_NOMEM;
+	st = pw_template_argv(run, program, &ctx, &argv, why, sizeof why);
+	if (st == PW_OK)
+		st = pw_template_envp(run, &ctx, &b->secrets, &envp, why, sizeof why);
+	if (st == PW_ERR_NOMEM)
+		goto out;
+	if (st == PW_OK) {
+		pw_exec_spec xs = {
+		        .program = program,
+		        .sha256 = a->sha256,
+		        .argv = argv,
+		        .envp = envp,
+		        .cwd = b->info.run_dir,
+		        .timeout_ms = (uint64_t)pw_spec_duration_ms(json_object_get(run, "timeout"),
+		                                                    60000),
+		        .max_output = (size_t)pw_event_int(run, "max_output") > 0
+		                              ? (size_t)pw_event_int(run, "max_output")
+		                              : PW_EXEC_MAX_OUTPUT_DEFAULT,
+		};
+		st = pw_exec_run(&xs, &xr);
+		if (st != PW_OK)
+			goto out;
+		ran = true;
+		snprintf(why, sizeof why, "%s", xr.message);
+		switch (xr.how) {
+		case PW_EXEC_EXITED: f.how = PW_HOW_EXITED; break;
+		case PW_EXEC_SIGNALED: f.how = PW_HOW_SIGNALED; break;
+		case PW_EXEC_TIMEOUT: f.how = PW_HOW_TIMEOUT; break;
+		case PW_EXEC_CODE_MISMATCH: f.how = PW_HOW_CODE_MISMATCH; break;
+		case PW_EXEC_SPAWN_FAILED:
+		default: f.how = PW_HOW_SPAWN_FAILED; break;
+		}
+	} else {
+		f.how = PW_HOW_SPAWN_FAILED; /* a missing secret, a value that cannot be an argument
+		                              */
+	}
+	f.exit_status = ran ? xr.exit_status : -1;
+	f.signal = ran ? xr.signal : 0;
+
+	if (ran && xr.out_len > 0 && !xr.out_truncated) {
+		json_t *raw = NULL;
+		pw_json_limits lim = {xr.out_len, 64};
+		if (pw_json_parse(xr.out, xr.out_len, &lim, &raw, NULL, 0) == PW_OK &&
+		    json_is_object(raw)) {
+			st = pw_redact_json(&b->secrets, raw, &result);
+			if (st != PW_OK) {
+				json_decref(raw);
+				goto out;
+			}
+		}
+		json_decref(raw);
+	}
+	f.result = result;
+	f.now_ms = now_ms();
+	st = pw_outcome_compute(b->sf.spec, a, &b->run, input, &f, &oc);
+	if (st != PW_OK)
+		goto out;
+	if (oc.ok == false && why[0] != '\0' && f.how != PW_HOW_EXITED) {
+		size_t n = strlen(oc.message);
+		snprintf(oc.message + n, sizeof oc.message - n, ": %s", why);
+	}
+
+	char *red = NULL;
+	size_t redlen = 0;
+	json_t *errtail = NULL;
+	if (ran && xr.err_len > 0) {
+		st = pw_redact_text(&b->secrets, xr.err, xr.err_len, &red, &redlen);
+		if (st != PW_OK)
+			goto out;
+		errtail = stderr_tail(red, redlen);
+		free(red);
+		if (errtail == NULL) {
+			st = PW_ERR_NOMEM;
+			goto out;
+		}
+	}
+	ev = json_pack("{ss ss ss ss* so* so* so ss ss* ss* ss so ss sI sI sb so*}", "kind",
+	               "result", "call_id", call_id, "action", a->name, "how", pw_how_name(f.how),
+	               "exit", f.how == PW_HOW_EXITED ? json_real(f.exit_status) : json_null(),
+	               "signal", f.signal > 0 ? json_real(f.signal) : json_null(), "result",
+	               result ? json_incref(result) : json_null(), "outcome",
+	               oc.ok ? "ok" : "failed", "tier", pw_tier_name(oc.tier), "check",
+	               oc.check[0] ? oc.check : NULL, "reason", oc.reason, "caps",
+	               json_incref(oc.caps), "state", oc.state, "duration_ms",
+	               (json_int_t)xr.duration_ms, "stdout_bytes", (json_int_t)xr.out_len,
+	               "stdout_truncated", ran && xr.out_truncated, "stderr", errtail);
+	if (ev == NULL || put(ev, "message", json_string(oc.message)) != PW_OK) {
+		st = PW_ERR_NOMEM;
+		goto out;
+	}
+	/* jansson integers become reals, like everything pw_json_parse reads */
+	json_object_set_new(ev, "duration_ms", json_real((double)xr.duration_ms));
+	json_object_set_new(ev, "stdout_bytes", json_real((double)xr.out_len));
+	*result_ev = ev;
+	ev = NULL;
+out:
+	json_decref(ev);
+	json_decref(result);
+	pw_outcome_release(&oc);
+	pw_exec_result_release(&xr);
+	pw_strv_free(argv);
+	pw_strv_free(envp);
+	free(program);
+	return st;
+}
+
+/* Append ev within its own transaction, after folding what others appended. */
+static pw_status append(pw_broker *b, json_t *ev, json_t **stored, char *err, size_t errlen)
+{
+	pw_status st = pw_ledger_begin(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+		return st;
+	}
+	st = sync_run(b, err, errlen);
+	if (st == PW_OK) {
+		st = pw_ledger_append(b->L, b->info.run_id, ev, now_ms(), stored);
+		if (st != PW_OK)
+			set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+	}
+	if (st == PW_OK) {
+		st = pw_ledger_commit(b->L);
+		if (st != PW_OK)
+			set_err(err, errlen, "cannot commit to the log: %s",
+			        pw_ledger_errmsg(b->L));
+	}
+	if (st != PW_OK) {
+		pw_ledger_rollback(b->L);
+		if (stored && *stored) {
+			json_decref(*stored);
+			*stored = NULL;
+		}
+		return st;
+	}
+	return sync_run(b, err, errlen);
+}
+
+pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, size_t len,
+                         json_t **reply, char *err, size_t errlen)
+{
+	char parse_err[256] = "", hex[65], call_id[32];
+	json_t *in = NULL, *call_ev = NULL, *stored_call = NULL, *result_ev = NULL;
+	json_t *stored_result = NULL;
+	pw_decision d;
+	bool locked = false;
+	pw_status st;
+
+	*reply = NULL;
+	memset(&d, 0, sizeof d);
+	/* 1 parse */
+	if (len > PW_CALL_INPUT_MAX)
+		snprintf(parse_err, sizeof parse_err, "input of %zu bytes is over the limit of %zu",
+		         len, PW_CALL_INPUT_MAX);
+	else if (pw_json_parse(input, len, NULL, &in, parse_err, sizeof parse_err) != PW_OK &&
+	         parse_err[0] == '\0')
+		snprintf(parse_err, sizeof parse_err, "unreadable");
+	bool name_ok = action != NULL && action[0] != '\0' &&
+	               strlen(action) <= PW_ACTION_NAME_MAX &&
+	               pw_utf8_valid(action, strlen(action));
+
+	/* 2 the spec as it is now, 3 the program's hash */
+	load_spec(b);
+	const pw_action *a = b->sf.spec && name_ok ? pw_spec_action(b->sf.spec, action) : NULL;
+	pw_call c = {
+	        .action = name_ok ? action : NULL,
+	        .input = in,
+	        .input_error = parse_err,
+	        .agent = b->agent,
+	        .spec_id = b->sf.spec ? b->sf.spec->workflow_id : NULL,
+	        .spec_error = b->spec_error,
+	        .program_sha256 = a ? program_hash(b, a, hex) : NULL,
+	};
+
+	/* 4 the run's call lock, then the write transaction */
+	st = pw_ledger_lock_run(b->L, b->info.id, b->lock_wait_ms);
+	if (st == PW_OK)
+		locked = true;
+	else if (st == PW_ERR_LIMIT)
+		c.busy = true;
+	else {
+		set_err(err, errlen, "cannot take the run's call lock: %s", pw_ledger_errmsg(b->L));
+		goto out;
+	}
+	st = pw_ledger_begin(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+		goto out;
+	}
+	st = sync_run(b, err, errlen);
+	if (st != PW_OK) {
+		pw_ledger_rollback(b->L);
+		goto out;
+	}
+	/* 5 decide */
+	c.now_ms = now_ms();
+	st = pw_decide(b->sf.spec, &b->run, &c, &d);
+	if (st != PW_OK) {
+		pw_ledger_rollback(b->L);
+		set_err(err, errlen, "cannot decide: %s", pw_status_name(st));
+		goto out;
+	}
+	/* 6 write-ahead: the call event */
+	snprintf(call_id, sizeof call_id, "c%llu", (unsigned long long)b->run.n_events);
+	call_ev = call_event(b, &c, &d, call_id);
+	if (call_ev == NULL) {
+		pw_ledger_rollback(b->L);
+		st = PW_ERR_NOMEM;
+		goto out;
+	}
+	st = pw_ledger_append(b->L, b->info.run_id, call_ev, c.now_ms, &stored_call);
+	if (st == PW_OK)
+		st = pw_ledger_commit(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the call to the log, so it does not run: %s",
+		        pw_ledger_errmsg(b->L));
+		pw_ledger_rollback(b->L);
+		goto out;
+	}
+	st = sync_run(b, err, errlen);
+	if (st != PW_OK)
+		goto out;
+
+	/* 7 run it */
+	if (d.verdict == PW_VERDICT_ALLOW) {
+		st = execute(b, a, in, call_id, &result_ev);
+		if (st != PW_OK) {
+			set_err(err, errlen, "call %s could not run: %s; it stays in doubt",
+			        call_id, pw_status_name(st));
+			goto out;
+		}
+		st = append(b, result_ev, &stored_result, err, errlen);
+		if (st != PW_OK) {
+			/* it ran: say what happened, and that the log does not know */
+			*reply = reply_of(b, stored_call, result_ev);
+			goto out;
+		}
+	}
+	*reply = reply_of(b, stored_call, stored_result);
+	if (*reply == NULL)
+		st = PW_ERR_NOMEM;
+out:
+	if (locked)
+		pw_ledger_unlock_run(b->L, b->info.id);
+	pw_decision_release(&d);
+	json_decref(in);
+	json_decref(call_ev);
+	json_decref(stored_call);
+	json_decref(result_ev);
+	json_decref(stored_result);
+	return st;
+}
+
+/* ---- resolve and status ---------------------------------------------------- */
+
+pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const char *owner,
+                            const char *note, json_t **reply, char *err, size_t errlen)
+{
+	json_t *ev = NULL, *stored = NULL;
+	pw_status st;
+	*reply = NULL;
+	load_spec(b);
+	if (b->sf.spec == NULL || strcmp(b->sf.spec->workflow_id, b->run.workflow_id) != 0) {
+		set_err(err, errlen, "the workflow spec %s is not the one run %s pinned (%s)",
+		        b->info.spec_path, b->info.run_id,
+		        b->sf.spec ? b->sf.spec->workflow_id : b->spec_error);
+		return PW_ERR_PERM;
+	}
+	if (owner == NULL ||
+	    json_object_get(json_object_get(b->sf.spec->model, "owners"), owner) == NULL) {
+		set_err(err, errlen, "\"%s\" is not an owner declared by workflow %s",
+		        owner ? owner : "", b->run.workflow);
+		return PW_ERR_PERM;
+	}
+	if (note != NULL && (strlen(note) > 1000 || !pw_utf8_valid(note, strlen(note)))) {
+		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8");
+		return PW_ERR_INVALID;
+	}
+	st = pw_ledger_lock_run(b->L, b->info.id, 0);
+	if (st != PW_OK) {
+		set_err(err, errlen,
+		        "a call of run %s is in progress; resolve only a call in doubt",
+		        b->info.run_id);
+		return st == PW_ERR_LIMIT ? PW_ERR_PERM : st;
+	}
+	st = sync_run(b, err, errlen);
+	if (st != PW_OK)
+		goto out;
+	const pw_open_call *oc = pw_run_open_call(&b->run, call_id);
+	if (oc == NULL) {
+		set_err(err, errlen, "run %s has no call \"%s\" in doubt", b->info.run_id, call_id);
+		st = PW_ERR_NOTFOUND;
+		goto out;
+	}
+	const pw_action *a = pw_spec_action(b->sf.spec, oc->action);
+	const json_t *to = a ? json_object_get(a->def, "to") : NULL;
+	const char *state = ok && json_is_string(to) ? json_string_value(to) : b->run.state;
+	ev = json_pack("{ss ss ss ss ss ss ss*}", "kind", "resolve", "call_id", call_id, "action",
+	               oc->action, "outcome", ok ? "ok" : "failed", "by", owner, "state", state,
+	               "note", note);
+	if (ev == NULL) {
+		st = PW_ERR_NOMEM;
+		goto out;
+	}
+	st = append(b, ev, &stored, err, errlen);
+	if (st == PW_OK) {
+		*reply = json_pack("{ss ss ss ss ss}", "run_id", b->info.run_id, "call_id", call_id,
+		                   "outcome", ok ? "ok" : "failed", "by", owner, "state",
+		                   b->run.state);
+		if (*reply == NULL)
+			st = PW_ERR_NOMEM;
+	}
+out:
+	pw_ledger_unlock_run(b->L, b->info.id);
+	json_decref(ev);
+	json_decref(stored);
+	return st;
+}
+
+pw_status pw_broker_status(pw_broker *b, json_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	pw_status st = sync_run(b, err, errlen);
+	if (st != PW_OK)
+		return st;
+	/* is an open call in progress (someone holds the lock) or in doubt? */
+	bool busy = false;
+	if (b->run.n_open > 0) {
+		st = pw_ledger_lock_run(b->L, b->info.id, 0);
+		busy = st == PW_ERR_LIMIT;
+		if (st == PW_OK)
+			pw_ledger_unlock_run(b->L, b->info.id);
+		else if (st != PW_ERR_LIMIT)
+			return st;
+		/* an event may have landed between the read and the lock */
+		st = sync_run(b, err, errlen);
+		if (st != PW_OK)
+			return st;
+	}
+	const pw_run *r = &b->run;
+	int64_t now = now_ms();
+	json_t *caps = json_array(), *open = json_array(), *pending = json_array();
+	json_t *o = json_object();
+	if (!caps || !open || !pending || !o)
+		goto nomem;
+	char buf[1200];
+	for (size_t i = 0; i < r->n_caps; i++) {
+		const pw_cap *c = &r->caps[i];
+		pw_cap_format(c->type, c->value, buf, sizeof buf);
+		json_t *e = json_pack("{sssOsIsb}", "cap", buf, "value", c->value, "seq",
+		                      (json_int_t)c->seq, "expired",
+		                      c->expires_ms != 0 && c->expires_ms <= now);
+		if (e == NULL ||
+		    (c->expires_ms &&
+		     json_object_set_new(e, "expires_ms", json_integer(c->expires_ms))) ||
+		    json_array_append_new(caps, e))
+			goto nomem;
+	}
+	for (size_t i = 0; i < r->n_open; i++) {
+		json_t *e = json_pack("{sssssssIss}", "call_id", r->open[i].call_id, "action",
+		                      r->open[i].action, "agent", r->open[i].agent, "seq",
+		                      (json_int_t)r->open[i].seq, "status",
+		                      busy ? "in_progress" : "in_doubt");
+		if (e == NULL || json_array_append_new(open, e))
+			goto nomem;
+	}
+	for (size_t i = 0; i < r->n_pending; i++) {
+		const pw_pending *p = &r->pending[i];
+		json_t *e = json_pack("{sssssssssssIsb}", "approval_id", p->approval_id, "call_id",
+		                      p->call_id, "action", p->action, "owner", p->owner, "reason",
+		                      p->reason, "expires_ms", (json_int_t)p->expires_ms, "expired",
+		                      p->expires_ms <= now);
+		if (e == NULL || json_array_append_new(pending, e))
+			goto nomem;
+	}
+	bool terminal = false;
+	load_spec(b);
+	if (b->sf.spec != NULL) {
+		size_t i;
+		const json_t *t;
+		json_array_foreach (json_object_get(b->sf.spec->model, "terminal"), i, t)
+			terminal = terminal || strcmp(json_string_value(t), r->state) == 0;
+	}
+	json_t *counts =
+	        json_pack("{sIsIsIsIsIsIsIsI}", "calls", (json_int_t)r->counts.calls, "allowed",
+	                  (json_int_t)r->counts.allowed, "approval", (json_int_t)r->counts.approval,
+	                  "blocked", (json_int_t)r->counts.blocked, "rejected",
+	                  (json_int_t)r->counts.rejected, "ok", (json_int_t)r->counts.ok, "failed",
+	                  (json_int_t)r->counts.failed, "resolved", (json_int_t)r->counts.resolved);
+	if (counts == NULL)
+		goto nomem;
+	if (json_object_set_new(o, "run_id", json_string(r->run_id)) ||
+	    json_object_set_new(o, "workflow", json_string(r->workflow)) ||
+	    json_object_set_new(o, "workflow_id", json_string(r->workflow_id)) ||
+	    json_object_set_new(o, "spec", json_string(b->info.spec_path)) ||
+	    json_object_set_new(o, "spec_matches",
+	                        json_boolean(b->sf.spec != NULL && strcmp(b->sf.spec->workflow_id,
+	                                                                  r->workflow_id) == 0)) ||
+	    json_object_set_new(o, "run_dir", json_string(b->info.run_dir)) ||
+	    json_object_set_new(o, "state", json_string(r->state)) ||
+	    json_object_set_new(o, "terminal", json_boolean(terminal)) ||
+	    json_object_set_new(o, "halted", json_boolean(r->halted)) ||
+	    put(o, "halt_reason", opt_str(r->halt_reason)) ||
+	    json_object_set_new(o, "caps", caps) || json_object_set_new(o, "open_calls", open) ||
+	    json_object_set_new(o, "pending_approvals", pending) ||
+	    json_object_set_new(o, "counts", counts) ||
+	    json_object_set_new(o, "events", json_integer((json_int_t)r->n_events)) ||
+	    json_object_set_new(o, "head", json_string(r->head))) {
+		caps = open = pending = NULL;
+		goto nomem;
+	}
+	*out = o;
+	return PW_OK;
+nomem:
+	json_decref(caps);
+	json_decref(open);
+	json_decref(pending);
+	json_decref(o);
+	return PW_ERR_NOMEM;
+}
