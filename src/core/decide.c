@@ -10,6 +10,9 @@
 #include "core/logic.h"
 #include "core/schema.h"
 
+/* What a rule that fails to evaluate was expected to do. */
+#define RULE_BOUNDS "an expression that evaluates within its bounds"
+
 static const char *const verdict_names[] = {"allow", "approval", "block", "reject"};
 static const char *const tier_names[] = {NULL, "correctable", "uncorrected", "fatal",
                                          "policy_violation"};
@@ -162,7 +165,7 @@ static pw_status check_requires(const pw_action *a, const pw_run *run, const pw_
 				*failed = true;
 				st = verdict(
 				        d, PW_VERDICT_REJECT, "RULE_ERROR", PW_TIER_NONE, check,
-				        NULL, json_string(err),
+				        json_string(RULE_BOUNDS), json_string(err),
 				        "%s: the value of the required capability %s cannot be "
 				        "evaluated: %s",
 				        check, type, err);
@@ -234,8 +237,8 @@ static pw_status check_pre(const json_t *list, const json_t *data, pw_decision *
 		if (st != PW_OK) {
 			*failed = true;
 			return verdict(d, PW_VERDICT_REJECT, "RULE_ERROR", PW_TIER_NONE, check,
-			               NULL, json_string(err), "%s: cannot be evaluated: %s", check,
-			               err);
+			               json_string(RULE_BOUNDS), json_string(err),
+			               "%s: cannot be evaluated: %s", check, err);
 		}
 		if (!pw_logic_truthy(v)) {
 			*failed = true;
@@ -288,8 +291,8 @@ static pw_status check_rules(const pw_spec *spec, const pw_action *a, const json
 			return st;
 		if (st != PW_OK)
 			return verdict(d, PW_VERDICT_REJECT, "RULE_ERROR", PW_TIER_NONE, check,
-			               NULL, json_string(err), "%s: cannot be evaluated: %s", check,
-			               err);
+			               json_string(RULE_BOUNDS), json_string(err),
+			               "%s: cannot be evaluated: %s", check, err);
 		bool hit = pw_logic_truthy(v);
 		json_decref(v);
 		if (hit)
@@ -331,7 +334,8 @@ pw_status pw_decide(const pw_spec *spec, const pw_run *run, const pw_call *call,
 	/* 1 parse */
 	if (call->action == NULL)
 		return verdict(d, PW_VERDICT_REJECT, "INPUT_MALFORMED", PW_TIER_NONE, "action",
-		               json_string("an action name of at most 128 bytes of UTF-8"), NULL,
+		               json_string("an action name of at most 128 bytes of UTF-8"),
+		               json_string("a name that is empty, too long or not UTF-8"),
 		               "the action name is not a string of at most %d bytes of valid UTF-8",
 		               PW_ACTION_NAME_MAX);
 	if (call->input == NULL)
