@@ -29,10 +29,13 @@ struct pw_broker {
 	pw_run run;       /* folded state, up to run.n_events */
 	char agent[65];
 	pw_secrets secrets; /* owned; empty without a secrets file */
+	bool have_secrets;  /* a secrets file was given */
 	uint64_t lock_wait_ms;
+	const volatile sig_atomic_t *cancel; /* borrowed; see pw_broker_opts */
 	pw_specfile sf;       /* owned; the spec as last loaded (sf.spec NULL: not loaded) */
 	struct stat spec_st;  /* what the spec file was when sf was loaded */
 	char spec_error[512]; /* why the spec did not load */
+	bool spec_unreadable; /* it could not be read at all (as opposed to: read, and differs) */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -281,9 +284,12 @@ pw_status pw_broker_open(const pw_broker_opts *o, const char *run_id, pw_broker 
 	pw_run_init(&b->run);
 	snprintf(b->agent, sizeof b->agent, "%s", agent);
 	b->lock_wait_ms = o->lock_wait_ms ? o->lock_wait_ms : PW_LOCK_WAIT_MS_DEFAULT;
+	b->cancel = o->cancel;
 	pw_status st = PW_OK;
-	if (o->secrets_path != NULL)
+	if (o->secrets_path != NULL) {
 		st = pw_secrets_load(o->secrets_path, &b->secrets, err, errlen);
+		b->have_secrets = st == PW_OK;
+	}
 	if (st == PW_OK)
 		st = pw_ledger_open(o->db_path, false, &b->L, err, errlen);
 	if (st == PW_OK) {
@@ -337,17 +343,22 @@ static void load_spec(pw_broker *b)
 		return;
 	pw_specfile_release(&b->sf);
 	b->spec_error[0] = '\0';
+	b->spec_unreadable = false;
 	if (stat(b->info.spec_path, &b->spec_st) != 0) {
 		snprintf(b->spec_error, sizeof b->spec_error, "%s: %s", b->info.spec_path,
 		         strerror(errno));
+		b->spec_unreadable = true;
 		return;
 	}
 	pw_diag diag = PW_DIAG_INIT;
-
-	if (pw_specfile_load_opt(b->info.spec_path, false, &b->sf, &diag) != PW_OK) {
+	pw_status ls = pw_specfile_load_opt(b->info.spec_path, false, &b->sf, &diag);
+	if (ls != PW_OK) {
 		char why[400];
 		diag_join(&diag, why, sizeof why);
 		snprintf(b->spec_error, sizeof b->spec_error, "%s", why[0] ? why : "does not load");
+		pw_utf8_trim(b->spec_error);
+		/* a read that failed is not a different spec: deny the call, do not halt */
+		b->spec_unreadable = ls == PW_ERR_IO || ls == PW_ERR_NOTFOUND || ls == PW_ERR_NOMEM;
 	}
 	pw_diag_release(&diag);
 }
@@ -396,6 +407,8 @@ static json_t *call_event(const pw_broker *b, const pw_call *c, const pw_decisio
 		st = put(ev, "action", c->action ? json_string(c->action) : json_null());
 	if (st == PW_OK)
 		st = put(ev, "input", c->input ? json_incref((json_t *)c->input) : json_null());
+	if (st == PW_OK && c->input == NULL)
+		st = put(ev, "input_error", json_string(c->input_error ? c->input_error : "?"));
 	if (st == PW_OK)
 		st = put(ev, "observed", obs);
 	obs = NULL;
@@ -535,122 +548,177 @@ static json_t *stderr_tail(const char *s, size_t len)
 	return v;
 }
 
-/* Run the allowed call and build its result event (its outcome computed on the redacted result). */
-static pw_status execute(pw_broker *b, const pw_action *a, const json_t *input, const char *call_id,
-                         json_t **result_ev)
+/* What one execution left: the facts the outcome is computed from, and what is recorded. */
+typedef struct observed {
+	pw_how how;
+	int exit_status, signal;
+	json_t *result;      /* owned; the redacted result object, or NULL */
+	json_t *stderr_tail; /* owned; the redacted end of stderr, or NULL */
+	uint64_t duration_ms;
+	size_t stdout_bytes;
+	bool stdout_truncated;
+	char why[512]; /* what the executor said, or why there is no result */
+} observed;
+
+static void observed_release(observed *o)
+{
+	json_decref(o->result);
+	json_decref(o->stderr_tail);
+	o->result = o->stderr_tail = NULL;
+}
+
+/* The largest result object recorded (canonical bytes); a larger one is no result. */
+#define RESULT_MAX ((size_t)4 << 20)
+
+/* -0 reads as a double -0.0 but is written as 0: make them one value before anything decides. */
+static void zero_sign(json_t *v, unsigned depth)
+{
+	if (depth > 256)
+		return;
+	if (json_is_real(v) && json_real_value(v) == 0)
+		json_real_set(v, 0.0);
+	size_t i;
+	const char *k;
+	json_t *e;
+	if (json_is_array(v))
+		json_array_foreach (v, i, e)
+			zero_sign(e, depth + 1);
+	else if (json_is_object(v))
+		json_object_foreach (v, k, e)
+			zero_sign(e, depth + 1);
+}
+
+/* The longest secret value, so that a cut stream can drop what might be part of one. */
+static size_t longest_secret(const pw_secrets *s)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (strlen(s->values[i]) > m)
+			m = strlen(s->values[i]);
+	return m;
+}
+
+/* The program's stdout as the redacted result object, or NULL with o->why saying why not. */
+static pw_status take_result(const pw_broker *b, const pw_exec_result *xr, observed *o)
+{
+	json_t *raw = NULL, *red = NULL;
+	pw_json_limits lim = {xr->out_len, 64};
+	char perr[256] = "";
+	if (xr->out_truncated) {
+		snprintf(o->why, sizeof o->why, "stdout was cut at its limit");
+		return PW_OK;
+	}
+	pw_status st = pw_json_parse(xr->out, xr->out_len, &lim, &raw, perr, sizeof perr);
+	if (st == PW_ERR_NOMEM)
+		return st;
+	if (st != PW_OK || !json_is_object(raw)) {
+		if (xr->how == PW_EXEC_EXITED && xr->exit_status == 0)
+			snprintf(o->why, sizeof o->why, "stdout is not one JSON object%s%s",
+			         perr[0] ? ": " : "", perr);
+		json_decref(raw);
+		return PW_OK;
+	}
+	st = pw_redact_json(&b->secrets, raw, &red);
+	json_decref(raw);
+	if (st == PW_ERR_NOMEM)
+		return st;
+	if (st != PW_OK) {
+		snprintf(o->why, sizeof o->why, "the result cannot be redacted (%s)",
+		         pw_status_name(st));
+		return PW_OK;
+	}
+	zero_sign(red, 0);
+	char *jcs = NULL;
+	size_t n = 0;
+	st = pw_jcs_dump(red, 0, &jcs, &n);
+	free(jcs);
+	if (st == PW_ERR_NOMEM) {
+		json_decref(red);
+		return st;
+	}
+	if (st != PW_OK || n > RESULT_MAX) {
+		snprintf(o->why, sizeof o->why,
+		         "the result is over the %zu bytes that can be recorded", RESULT_MAX);
+		json_decref(red);
+		return PW_OK;
+	}
+	o->result = red;
+	return PW_OK;
+}
+
+/* Run the allowed call's program; what happened goes to *o. Errors are pitwall's own. */
+static pw_status execute(pw_broker *b, const pw_action *a, const json_t *input, observed *o)
 {
 	pw_template_ctx ctx = {input, b->info.run_id, b->info.run_dir, b->sf.dir};
 	const json_t *run = json_object_get(a->def, "run");
-	char **argv = NULL, **envp = NULL, why[512] = "";
+	char **argv = NULL, **envp = NULL;
 	char *program = pw_specfile_program_path(&b->sf, a);
 	pw_exec_result xr;
-	json_t *result = NULL, *ev = NULL;
-	pw_exec_facts f = {0};
-	pw_outcome oc = {0};
-	bool ran = false;
 	pw_status st;
 
+	memset(o, 0, sizeof *o);
 	memset(&xr, 0, sizeof xr);
+	o->exit_status = -1;
 	if (program == NULL)
 		return PW_ERR_NOMEM;
-	st = pw_template_argv(run, program, &ctx, &argv, why, sizeof why);
+	st = pw_template_argv(run, program, &ctx, &argv, o->why, sizeof o->why);
 	if (st == PW_OK)
-		st = pw_template_envp(run, &ctx, &b->secrets, &envp, why, sizeof why);
-	if (st == PW_ERR_NOMEM)
+		st = pw_template_envp(run, &ctx, b->have_secrets ? &b->secrets : NULL, &envp,
+		                      o->why, sizeof o->why);
+	if (st != PW_OK) {
+		/* a missing secret, a value that cannot be an argument: it never starts */
+		o->how = PW_HOW_SPAWN_FAILED;
+		st = st == PW_ERR_NOMEM ? st : PW_OK;
 		goto out;
-	if (st == PW_OK) {
-		pw_exec_spec xs = {
-		        .program = program,
-		        .sha256 = a->sha256,
-		        .argv = argv,
-		        .envp = envp,
-		        .cwd = b->info.run_dir,
-		        .timeout_ms = (uint64_t)pw_spec_duration_ms(json_object_get(run, "timeout"),
-		                                                    60000),
-		        .max_output = (size_t)pw_event_int(run, "max_output") > 0
-		                              ? (size_t)pw_event_int(run, "max_output")
-		                              : PW_EXEC_MAX_OUTPUT_DEFAULT,
-		};
-		st = pw_exec_run(&xs, &xr);
-		if (st != PW_OK)
-			goto out;
-		ran = true;
-		snprintf(why, sizeof why, "%s", xr.message);
-		switch (xr.how) {
-		case PW_EXEC_EXITED: f.how = PW_HOW_EXITED; break;
-		case PW_EXEC_SIGNALED: f.how = PW_HOW_SIGNALED; break;
-		case PW_EXEC_TIMEOUT: f.how = PW_HOW_TIMEOUT; break;
-		case PW_EXEC_CODE_MISMATCH: f.how = PW_HOW_CODE_MISMATCH; break;
-		case PW_EXEC_SPAWN_FAILED:
-		default: f.how = PW_HOW_SPAWN_FAILED; break;
-		}
-	} else {
-		f.how = PW_HOW_SPAWN_FAILED; /* a missing secret, a value that cannot be an argument
-		                              */
 	}
-	f.exit_status = ran ? xr.exit_status : -1;
-	f.signal = ran ? xr.signal : 0;
-
-	if (ran && xr.out_len > 0 && !xr.out_truncated) {
-		json_t *raw = NULL;
-		pw_json_limits lim = {xr.out_len, 64};
-		if (pw_json_parse(xr.out, xr.out_len, &lim, &raw, NULL, 0) == PW_OK &&
-		    json_is_object(raw)) {
-			st = pw_redact_json(&b->secrets, raw, &result);
-			if (st != PW_OK) {
-				json_decref(raw);
-				goto out;
-			}
-		}
-		json_decref(raw);
-	}
-	f.result = result;
-	f.now_ms = now_ms();
-	st = pw_outcome_compute(b->sf.spec, a, &b->run, input, &f, &oc);
+	int64_t max_output = pw_event_int(run, "max_output");
+	pw_exec_spec xs = {
+	        .program = program,
+	        .sha256 = a->sha256,
+	        .argv = argv,
+	        .envp = envp,
+	        .cwd = b->info.run_dir,
+	        .timeout_ms = (uint64_t)pw_spec_duration_ms(json_object_get(run, "timeout"), 60000),
+	        .max_output = max_output > 0 ? (size_t)max_output : PW_EXEC_MAX_OUTPUT_DEFAULT,
+	        .cancel = b->cancel,
+	};
+	st = pw_exec_run(&xs, &xr);
 	if (st != PW_OK)
 		goto out;
-	if (oc.ok == false && why[0] != '\0' && f.how != PW_HOW_EXITED) {
-		size_t n = strlen(oc.message);
-		snprintf(oc.message + n, sizeof oc.message - n, ": %s", why);
+	snprintf(o->why, sizeof o->why, "%s", xr.message);
+	switch (xr.how) {
+	case PW_EXEC_EXITED: o->how = PW_HOW_EXITED; break;
+	case PW_EXEC_SIGNALED: o->how = PW_HOW_SIGNALED; break;
+	case PW_EXEC_TIMEOUT: o->how = PW_HOW_TIMEOUT; break;
+	case PW_EXEC_CODE_MISMATCH: o->how = PW_HOW_CODE_MISMATCH; break;
+	case PW_EXEC_SPAWN_FAILED:
+	default: o->how = PW_HOW_SPAWN_FAILED; break;
 	}
-
-	char *red = NULL;
-	size_t redlen = 0;
-	json_t *errtail = NULL;
-	if (ran && xr.err_len > 0) {
-		st = pw_redact_text(&b->secrets, xr.err, xr.err_len, &red, &redlen);
+	o->exit_status = xr.how == PW_EXEC_EXITED ? xr.exit_status : -1;
+	o->signal = xr.signal;
+	o->duration_ms = xr.duration_ms;
+	o->stdout_bytes = xr.out_len;
+	o->stdout_truncated = xr.out_truncated;
+	if (xr.out_len > 0 && (st = take_result(b, &xr, o)) != PW_OK)
+		goto out;
+	if (xr.err_len > 0) {
+		/* a cut stream may end inside a secret: drop what could be its start */
+		size_t keep = xr.err_len, cut = longest_secret(&b->secrets);
+		if (xr.err_truncated && cut > 0)
+			keep = keep > cut ? keep - cut : 0;
+		char *red = NULL;
+		size_t redlen = 0;
+		st = pw_redact_text(&b->secrets, xr.err, keep, &red, &redlen);
 		if (st != PW_OK)
 			goto out;
-		errtail = stderr_tail(red, redlen);
+		o->stderr_tail = stderr_tail(red, redlen);
 		free(red);
-		if (errtail == NULL) {
+		if (o->stderr_tail == NULL)
 			st = PW_ERR_NOMEM;
-			goto out;
-		}
 	}
-	ev = json_pack("{ss ss ss ss* so* so* so ss ss* ss* ss so ss sI sI sb so*}", "kind",
-	               "result", "call_id", call_id, "action", a->name, "how", pw_how_name(f.how),
-	               "exit", f.how == PW_HOW_EXITED ? json_real(f.exit_status) : json_null(),
-	               "signal", f.signal > 0 ? json_real(f.signal) : json_null(), "result",
-	               result ? json_incref(result) : json_null(), "outcome",
-	               oc.ok ? "ok" : "failed", "tier", pw_tier_name(oc.tier), "check",
-	               oc.check[0] ? oc.check : NULL, "reason", oc.reason, "caps",
-	               json_incref(oc.caps), "state", oc.state, "duration_ms",
-	               (json_int_t)xr.duration_ms, "stdout_bytes", (json_int_t)xr.out_len,
-	               "stdout_truncated", ran && xr.out_truncated, "stderr", errtail);
-	if (ev == NULL || put(ev, "message", json_string(oc.message)) != PW_OK) {
-		st = PW_ERR_NOMEM;
-		goto out;
-	}
-	/* jansson integers become reals, like everything pw_json_parse reads */
-	json_object_set_new(ev, "duration_ms", json_real((double)xr.duration_ms));
-	json_object_set_new(ev, "stdout_bytes", json_real((double)xr.out_len));
-	*result_ev = ev;
-	ev = NULL;
 out:
-	json_decref(ev);
-	json_decref(result);
-	pw_outcome_release(&oc);
+	if (st != PW_OK)
+		observed_release(o);
 	pw_exec_result_release(&xr);
 	pw_strv_free(argv);
 	pw_strv_free(envp);
@@ -658,17 +726,65 @@ out:
 	return st;
 }
 
-/* Append ev within its own transaction, after folding what others appended. */
-static pw_status append(pw_broker *b, json_t *ev, json_t **stored, char *err, size_t errlen)
+/*
+ * The result event of an execution, its outcome computed against the run
+ * as folded now and at now_ms, which is also the event's time: a
+ * capability's ttl counts from the recorded time.
+ */
+static json_t *result_event(const pw_broker *b, const pw_action *a, const json_t *input,
+                            const char *call_id, const observed *o, int64_t now)
 {
+	pw_exec_facts f = {o->how, o->exit_status, o->signal, o->result, now};
+	pw_outcome oc;
+	if (pw_outcome_compute(b->sf.spec, a, &b->run, input, &f, &oc) != PW_OK)
+		return NULL;
+	if (!oc.ok && o->why[0] != '\0' && (f.how != PW_HOW_EXITED || o->result == NULL)) {
+		size_t n = strlen(oc.message);
+		snprintf(oc.message + n, sizeof oc.message - n, ": %s", o->why);
+		pw_utf8_trim(oc.message);
+	}
+	json_t *ev = json_pack(
+	        "{ss ss ss ss so so so ss ss* ss* ss sO ss so so sb so* ss so}", "kind", "result",
+	        "call_id", call_id, "action", a->name, "how", pw_how_name(f.how), "exit",
+	        f.how == PW_HOW_EXITED ? json_real(f.exit_status) : json_null(), "signal",
+	        f.signal > 0 ? json_real(f.signal) : json_null(), "result",
+	        o->result ? json_incref(o->result) : json_null(), "outcome",
+	        oc.ok ? "ok" : "failed", "tier", pw_tier_name(oc.tier), "check",
+	        oc.check[0] ? oc.check : NULL, "reason", oc.reason, "caps", oc.caps, "state",
+	        oc.state, "duration_ms", json_real((double)o->duration_ms), "stdout_bytes",
+	        json_real((double)o->stdout_bytes), "stdout_truncated", o->stdout_truncated,
+	        "stderr", o->stderr_tail ? json_incref(o->stderr_tail) : NULL, "message",
+	        oc.message, "time_ms", json_real((double)now));
+	pw_outcome_release(&oc);
+	return ev;
+}
+
+/*
+ * Append an event in its own transaction, after folding what others
+ * appended: ev, or for a result (a != NULL) the event result_event()
+ * builds inside the transaction.
+ */
+static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json_t *input,
+                        const char *call_id, const observed *o, json_t **stored, char *err,
+                        size_t errlen)
+{
+	json_t *built = NULL;
 	pw_status st = pw_ledger_begin(b->L);
 	if (st != PW_OK) {
 		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
 		return st;
 	}
 	st = sync_run(b, err, errlen);
+	int64_t now = now_ms();
+	if (st == PW_OK && a != NULL) {
+		ev = built = result_event(b, a, input, call_id, o, now);
+		if (ev == NULL) {
+			st = PW_ERR_NOMEM;
+			set_err(err, errlen, "cannot build the result event");
+		}
+	}
 	if (st == PW_OK) {
-		st = pw_ledger_append(b->L, b->info.run_id, ev, now_ms(), stored);
+		st = pw_ledger_append(b->L, b->info.run_id, ev, now, stored);
 		if (st != PW_OK)
 			set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
 	}
@@ -678,6 +794,7 @@ static pw_status append(pw_broker *b, json_t *ev, json_t **stored, char *err, si
 			set_err(err, errlen, "cannot commit to the log: %s",
 			        pw_ledger_errmsg(b->L));
 	}
+	json_decref(built);
 	if (st != PW_OK) {
 		pw_ledger_rollback(b->L);
 		if (stored && *stored) {
@@ -693,7 +810,7 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
                          json_t **reply, char *err, size_t errlen)
 {
 	char parse_err[256] = "", hex[65], call_id[32];
-	json_t *in = NULL, *call_ev = NULL, *stored_call = NULL, *result_ev = NULL;
+	json_t *in = NULL, *call_ev = NULL, *stored_call = NULL;
 	json_t *stored_result = NULL;
 	pw_decision d;
 	bool locked = false;
@@ -708,6 +825,12 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
 	else if (pw_json_parse(input, len, NULL, &in, parse_err, sizeof parse_err) != PW_OK &&
 	         parse_err[0] == '\0')
 		snprintf(parse_err, sizeof parse_err, "unreadable");
+	if (in != NULL && !json_is_object(in)) {
+		snprintf(parse_err, sizeof parse_err, "the input is not a JSON object");
+		json_decref(in);
+		in = NULL;
+	}
+	zero_sign(in, 0);
 	bool name_ok = action != NULL && action[0] != '\0' &&
 	               strlen(action) <= PW_ACTION_NAME_MAX &&
 	               pw_utf8_valid(action, strlen(action));
@@ -722,6 +845,7 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
 	        .agent = b->agent,
 	        .spec_id = b->sf.spec ? b->sf.spec->workflow_id : NULL,
 	        .spec_error = b->spec_error,
+	        .spec_unreadable = b->spec_unreadable,
 	        .program_sha256 = a ? program_hash(b, a, hex) : NULL,
 	};
 
@@ -776,18 +900,17 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
 
 	/* 7 run it */
 	if (d.verdict == PW_VERDICT_ALLOW) {
-		st = execute(b, a, in, call_id, &result_ev);
+		observed o;
+		st = execute(b, a, in, &o);
 		if (st != PW_OK) {
 			set_err(err, errlen, "call %s could not run: %s; it stays in doubt",
 			        call_id, pw_status_name(st));
 			goto out;
 		}
-		st = append(b, result_ev, &stored_result, err, errlen);
-		if (st != PW_OK) {
-			/* it ran: say what happened, and that the log does not know */
-			*reply = reply_of(b, stored_call, result_ev);
-			goto out;
-		}
+		st = append(b, NULL, a, in, call_id, &o, &stored_result, err, errlen);
+		observed_release(&o);
+		if (st != PW_OK)
+			goto out; /* it ran and the log does not know: the call stays in doubt */
 	}
 	*reply = reply_of(b, stored_call, stored_result);
 	if (*reply == NULL)
@@ -799,7 +922,6 @@ out:
 	json_decref(in);
 	json_decref(call_ev);
 	json_decref(stored_call);
-	json_decref(result_ev);
 	json_decref(stored_result);
 	return st;
 }
@@ -855,7 +977,7 @@ pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const ch
 		st = PW_ERR_NOMEM;
 		goto out;
 	}
-	st = append(b, ev, &stored, err, errlen);
+	st = append(b, ev, NULL, NULL, NULL, NULL, &stored, err, errlen);
 	if (st == PW_OK) {
 		*reply = json_pack("{ss ss ss ss ss}", "run_id", b->info.run_id, "call_id", call_id,
 		                   "outcome", ok ? "ok" : "failed", "by", owner, "state",

@@ -24,6 +24,7 @@
 #define PW_BROKER_BROKER_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,6 +41,9 @@ typedef struct pw_broker_opts {
 	const char *agent;        /* who is calling; NULL: PW_AGENT_DEFAULT */
 	const char *secrets_path; /* a secrets file (exec/template.h), or NULL */
 	uint64_t lock_wait_ms;    /* 0: PW_LOCK_WAIT_MS_DEFAULT */
+	/* may be NULL; set non-zero by a signal handler: a running program is stopped as at
+	   its timeout and its result recorded (see exec.h) */
+	const volatile sig_atomic_t *cancel;
 } pw_broker_opts;
 
 /*

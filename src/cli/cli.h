@@ -7,6 +7,7 @@
 #define PW_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "core/diag.h"
 
@@ -40,6 +41,12 @@ int pw_cmd_resolve(int argc, char **argv);
 
 /* Print diag items as "file:line:col: message" to stderr. */
 void pw_cli_print_diag(const char *file, const pw_diag *d);
+
+/* Write s to f with control characters shown as \xNN, never interpreted. */
+void pw_cli_put_escaped(FILE *f, const char *s);
+
+/* "pitwall CMD: MESSAGE\n" to stderr, the message escaped like pw_cli_put_escaped(). */
+void pw_cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print "pitwall CMD: usage: ..." to stderr and return PW_EXIT_USAGE. */
 int pw_cli_usage(const char *cmd);

@@ -15,8 +15,7 @@
 #include "io/file.h"
 #include "io/specfile.h"
 
-/* Write s to f with control characters shown as \xNN, never interpreted. */
-static void put_escaped(FILE *f, const char *s)
+void pw_cli_put_escaped(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -32,11 +31,11 @@ void pw_cli_print_diag(const char *file, const pw_diag *d)
 	for (size_t i = 0; i < d->n; i++) {
 		const pw_diag_item *it = &d->items[i];
 		const char *level = it->level == PW_DIAG_WARNING ? "warning: " : "";
-		put_escaped(stderr, file);
+		pw_cli_put_escaped(stderr, file);
 		if (it->line > 0)
 			fprintf(stderr, ":%u:%u", it->line, it->col);
 		fprintf(stderr, ": %s", level);
-		put_escaped(stderr, it->msg);
+		pw_cli_put_escaped(stderr, it->msg);
 		fputc('\n', stderr);
 	}
 	if (d->n < d->errors)

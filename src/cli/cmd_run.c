@@ -2,6 +2,8 @@
  * cmd_run.c: the commands about runs: run start, call, status, log, resolve.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,22 +59,22 @@ static bool parse(const char *cmd, int argc, char **argv, const char *allowed, i
 				if (strcmp(a, table[k].flag) == 0)
 					break;
 			if (k == sizeof table / sizeof *table || !strstr(allowed, table[k].name)) {
-				fprintf(stderr, "pitwall %s: unknown option \"%s\"\n", cmd, a);
+				pw_cli_error(cmd, "unknown option \"%s\"", a);
 				return false;
 			}
 			if (i + 1 >= argc) {
-				fprintf(stderr, "pitwall %s: %s needs a value\n", cmd, a);
+				pw_cli_error(cmd, "%s needs a value", a);
 				return false;
 			}
 			*(const char **)((char *)o + table[k].off) = argv[++i];
 			continue;
 		}
 		if (a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "pitwall %s: unknown option \"%s\"\n", cmd, a);
+			pw_cli_error(cmd, "unknown option \"%s\"", a);
 			return false;
 		}
 		if (o->npos >= max_pos) {
-			fprintf(stderr, "pitwall %s: unexpected argument \"%.80s\"\n", cmd, a);
+			pw_cli_error(cmd, "unexpected argument \"%.80s\"", a);
 			return false;
 		}
 		o->pos[o->npos++] = argv[i];
@@ -99,9 +101,9 @@ static const char *db_path(const opts *o, bool create)
  */
 static json_t *integral(const json_t *v)
 {
-	double d = json_is_real(v) ? json_real_value(v) : 0;
-	if (json_is_real(v) && d == (double)(json_int_t)d && d > -9007199254740992.0 &&
-	    d < 9007199254740992.0)
+	double d = json_is_real(v) ? json_real_value(v) : 0.5;
+	if (json_is_real(v) && d > -9007199254740992.0 && d < 9007199254740992.0 &&
+	    d == (double)(json_int_t)d)
 		return json_integer((json_int_t)d);
 	if (json_is_array(v)) {
 		json_t *a = json_array();
@@ -160,7 +162,7 @@ int pw_cmd_run(int argc, char **argv)
 	pw_status st = pw_broker_start(db, o.pos[0], o.run_id, o.as ? o.as : "operator", &reply,
 	                               err, sizeof err);
 	if (st != PW_OK) {
-		fprintf(stderr, "pitwall run start: %s\n", err);
+		pw_cli_error("run start", "%s", err);
 		return PW_EXIT_USAGE;
 	}
 	print_json(reply, false);
@@ -222,21 +224,40 @@ static int exit_of(const json_t *reply)
 	return outcome != NULL && strcmp(outcome, "ok") == 0 ? PW_EXIT_OK : PW_EXIT_ACTION_FAILED;
 }
 
+/* Set by SIGINT, SIGTERM and SIGHUP while a call runs: stop the program, record, exit. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGHUP, &sa, NULL);
+}
+
 static pw_broker *open_run(const char *cmd, const opts *o, const char *run_id)
 {
 	const char *db = db_path(o, false);
 	if (access(db, F_OK) != 0) {
-		fprintf(stderr,
-		        "pitwall %s: no ledger at %s; start a run with 'pitwall run start "
-		        "SPEC'%s\n",
-		        cmd, db, o->db ? "" : " or give --db PATH");
+		pw_cli_error(cmd, "no ledger at %s; start a run with 'pitwall run start SPEC'%s",
+		             db, o->db ? "" : " or give --db PATH");
 		return NULL;
 	}
-	pw_broker_opts bo = {.db_path = db, .agent = o->as, .secrets_path = o->secrets};
+	pw_broker_opts bo = {
+	        .db_path = db, .agent = o->as, .secrets_path = o->secrets, .cancel = &interrupted};
 	pw_broker *b = NULL;
 	char err[1024];
 	if (pw_broker_open(&bo, run_id, &b, err, sizeof err) != PW_OK) {
-		fprintf(stderr, "pitwall %s: %s\n", cmd, err);
+		pw_cli_error(cmd, "%s", err);
 		return NULL;
 	}
 	return b;
@@ -252,8 +273,8 @@ int pw_cmd_call(int argc, char **argv)
 	if (o.npos == 3 && strcmp(o.pos[2], "-") == 0) {
 		input = read_stdin(PW_CALL_INPUT_MAX, &len);
 		if (input == NULL) {
-			fprintf(stderr, "pitwall call: cannot read the input from stdin: %s\n",
-			        strerror(errno));
+			pw_cli_error("call", "cannot read the input from stdin: %s",
+			             strerror(errno));
 			return PW_EXIT_USAGE;
 		}
 	} else {
@@ -262,6 +283,7 @@ int pw_cmd_call(int argc, char **argv)
 			return PW_EXIT_FAILURE;
 		len = strlen(input);
 	}
+	catch_stop_signals();
 	pw_broker *b = open_run("call", &o, o.pos[0]);
 	if (b == NULL) {
 		free(input);
@@ -273,7 +295,7 @@ int pw_cmd_call(int argc, char **argv)
 	free(input);
 	int rc;
 	if (st != PW_OK)
-		fprintf(stderr, "pitwall call: %s\n", err);
+		pw_cli_error("call", "%s", err);
 	if (reply != NULL) {
 		if (pw_broker_status(b, &status, err, sizeof err) == PW_OK)
 			json_object_set(reply, "halted", json_object_get(status, "halted"));
@@ -302,7 +324,7 @@ int pw_cmd_status(int argc, char **argv)
 	char err[1024];
 	pw_status st = pw_broker_status(b, &s, err, sizeof err);
 	if (st != PW_OK)
-		fprintf(stderr, "pitwall status: %s\n", err);
+		pw_cli_error("status", "%s", err);
 	else
 		print_json(s, true);
 	json_decref(s);
@@ -318,7 +340,7 @@ int pw_cmd_resolve(int argc, char **argv)
 		return pw_cli_usage("resolve");
 	bool ok = strcmp(o.outcome, "ok") == 0;
 	if (!ok && strcmp(o.outcome, "failed") != 0) {
-		fprintf(stderr, "pitwall resolve: --outcome must be ok or failed\n");
+		pw_cli_error("resolve", "--outcome must be ok or failed");
 		return PW_EXIT_USAGE;
 	}
 	opts bo = o;
@@ -330,7 +352,7 @@ int pw_cmd_resolve(int argc, char **argv)
 	char err[1024];
 	pw_status st = pw_broker_resolve(b, o.pos[1], ok, o.as, o.note, &reply, err, sizeof err);
 	if (st != PW_OK)
-		fprintf(stderr, "pitwall resolve: %s\n", err);
+		pw_cli_error("resolve", "%s", err);
 	else
 		print_json(reply, false);
 	json_decref(reply);
@@ -350,23 +372,24 @@ static void put_time(int64_t ms)
 	printf("%s.%03dZ", buf, (int)(ms % 1000));
 }
 
-/* A short rendering of a JSON value (strings as is, others compact), cut at 120 bytes. */
+/*
+ * A short rendering of a JSON value: strings without their quotes, others
+ * compact; everything outside printable ASCII escaped (\uXXXX), so that
+ * what an agent chose (an action name, an input) cannot reorder or hide
+ * text on the operator's terminal; cut at 120 bytes.
+ */
 static void put_value(const json_t *v)
 {
-	json_t *w = json_is_string(v) ? NULL : integral(v);
+	json_t *w = integral(v);
 	char *s = w ? json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
 	json_decref(w);
-	const char *p = json_is_string(v) ? json_string_value(v) : s ? s : "?";
+	const char *p = s ? s : "?";
 	size_t n = strlen(p);
-	for (size_t i = 0; i < n && i < 120; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c < 0x20 || c == 0x7f)
-			printf("\\x%02x", c);
-		else
-			putchar(c);
+	if (json_is_string(v) && n >= 2) {
+		p++;
+		n -= 2;
 	}
-	if (n > 120)
-		fputs("...", stdout);
+	printf("%.*s%s", (int)(n > 120 ? 120 : n), p, n > 120 ? "..." : "");
 	free(s);
 }
 
@@ -450,7 +473,8 @@ static int log_line(void *arg, const json_t *ev)
 		put_value(S("action"));
 		fputs(": ", stdout);
 		put_value(S("outcome"));
-		if (strcmp(pw_event_str(ev, "outcome"), "ok") != 0) {
+		const char *outcome = pw_event_str(ev, "outcome");
+		if (outcome == NULL || strcmp(outcome, "ok") != 0) {
 			putchar(' ');
 			put_value(S("reason"));
 			if (S("tier")) {
@@ -488,17 +512,17 @@ int pw_cmd_log(int argc, char **argv)
 	pw_ledger *L = NULL;
 	char err[1024];
 	if (access(db, F_OK) != 0) {
-		fprintf(stderr, "pitwall log: no ledger at %s\n", db);
+		pw_cli_error("log", "no ledger at %s", db);
 		return PW_EXIT_USAGE;
 	}
 	if (pw_ledger_open(db, false, &L, err, sizeof err) != PW_OK) {
-		fprintf(stderr, "pitwall log: %s\n", err);
+		pw_cli_error("log", "%s", err);
 		return PW_EXIT_USAGE;
 	}
 	pw_run_info ri;
 	pw_status st = pw_ledger_run(L, o.pos[0], &ri);
 	if (st != PW_OK) {
-		fprintf(stderr, "pitwall log: no run \"%.80s\" in %s\n", o.pos[0], db);
+		pw_cli_error("log", "no run \"%.80s\" in %s", o.pos[0], db);
 		pw_ledger_close(L);
 		return PW_EXIT_USAGE;
 	}
@@ -506,8 +530,19 @@ int pw_cmd_log(int argc, char **argv)
 	st = pw_ledger_read(L, o.pos[0], 0, log_line, &o.json, err, sizeof err);
 	fflush(stdout);
 	if (st != PW_OK)
-		fprintf(stderr, "pitwall log: the log of run %s does not verify: %s\n", o.pos[0],
-		        err);
+		pw_cli_error("log", "the log of run %s does not verify: %s", o.pos[0], err);
 	pw_ledger_close(L);
 	return st == PW_OK ? PW_EXIT_OK : PW_EXIT_FAILURE;
+}
+
+void pw_cli_error(const char *cmd, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "pitwall %s: ", cmd);
+	pw_cli_put_escaped(stderr, msg);
+	fputc('\n', stderr);
 }

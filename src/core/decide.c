@@ -75,6 +75,8 @@ static pw_status verdict(pw_decision *d, pw_verdict v, const char *reason, pw_ti
 	va_start(ap, fmt);
 	vsnprintf(d->message, sizeof d->message, fmt, ap);
 	va_end(ap);
+	pw_utf8_trim(d->check);
+	pw_utf8_trim(d->message);
 	return PW_OK;
 }
 
@@ -350,6 +352,12 @@ pw_status pw_decide(const pw_spec *spec, const pw_run *run, const pw_call *call,
 		               "be represented exactly");
 
 	/* 2 spec pin */
+	if (call->spec_id == NULL && call->spec_unreadable)
+		return verdict(
+		        d, PW_VERDICT_REJECT, "SPEC_UNREADABLE", PW_TIER_NONE, "spec",
+		        json_string(run->workflow_id), str_or_null(call->spec_error),
+		        "the workflow spec cannot be read now (%s); nothing runs until it can",
+		        call->spec_error ? call->spec_error : "?");
 	if (call->spec_id == NULL || strcmp(call->spec_id, run->workflow_id) != 0) {
 		char actual[600];
 		if (call->spec_id == NULL)

@@ -9,8 +9,11 @@
  *
  *   1 parse        INPUT_MALFORMED       the call's input did not parse (or the
  *                                        action name is not a bounded UTF-8 string)
- *   2 spec pin     SPEC_HASH_MISMATCH    the spec loaded now is not the run's
- *                                        (tier policy_violation: the run halts)
+ *   2 spec pin     SPEC_UNREADABLE       the spec file cannot be read now (denied;
+ *                                        the run does not halt)
+ *                  SPEC_HASH_MISMATCH    the spec loaded now is not the run's, or
+ *                                        does not parse (tier policy_violation:
+ *                                        the run halts)
  *   3 run health   RUN_HALTED, CALL_IN_DOUBT, CALL_IN_PROGRESS
  *   4 closed set   UNKNOWN_ACTION        (tier policy_violation: the run halts)
  *   5 input        INPUT_INVALID         check "input", actual/expected from the
@@ -75,6 +78,7 @@ typedef struct pw_call {
 	/* observed by the shell; recorded in the call event */
 	const char *spec_id;    /* workflow_id of the spec loaded now; NULL: it failed to load */
 	const char *spec_error; /* borrowed; why, when spec_id is NULL */
+	bool spec_unreadable;   /* the spec could not be read at all (I/O, a missing file) */
 	const char *program_sha256; /* hex of the action's program now; NULL: unreadable */
 	bool busy;                  /* another live process holds the run's call lock */
 } pw_call;

@@ -495,3 +495,18 @@ pw_status pw_jcs_dump(const json_t *v, unsigned max_depth, char **out, size_t *o
 		*outlen = b.len;
 	return PW_OK;
 }
+
+void pw_utf8_trim(char *s)
+{
+	size_t n = strlen(s);
+	/* step back over continuation bytes to the last lead byte, then check it is complete */
+	size_t i = n;
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80 && n - i < 3)
+		i--;
+	if (i == 0)
+		return;
+	unsigned char c = (unsigned char)s[i - 1];
+	size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+	if (c >= 0x80 && n - (i - 1) < need)
+		s[i - 1] = '\0';
+}

@@ -74,6 +74,12 @@ bool pw_json_number(const json_t *v, double *out);
  */
 bool pw_utf8_valid(const char *s, size_t len);
 
+/*
+ * Cut a NUL-terminated string that was truncated at a byte limit back to
+ * its last complete UTF-8 character, so that it stays valid UTF-8.
+ */
+void pw_utf8_trim(char *s);
+
 /* Number of Unicode code points in valid UTF-8 s[0..len). */
 size_t pw_utf8_codepoints(const char *s, size_t len);
 

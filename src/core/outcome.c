@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "core/logic.h"
 
 static const char *const how_names[] = {"exited", "signaled", "timeout", "spawn_failed",
@@ -49,6 +50,7 @@ static pw_status failed(pw_outcome *o, const char *reason, pw_tier tier, const c
 	va_start(ap, fmt);
 	vsnprintf(o->message, sizeof o->message, fmt, ap);
 	va_end(ap);
+	pw_utf8_trim(o->message);
 	json_array_clear(o->caps); /* a failed call mints nothing */
 	return PW_OK;
 }

@@ -74,6 +74,8 @@ typedef struct child {
 	uint64_t deadline;
 	uint64_t kill_at;
 	uint64_t exited_at;
+	const volatile sig_atomic_t *cancel; /* borrowed; non-zero: stop it now */
+	bool cancelled;                      /* the deadline was brought forward by *cancel */
 } child;
 
 static uint64_t now_ms(void)
@@ -428,13 +430,17 @@ static pw_status supervise(child *c, stream *so, stream *se, uint64_t grace_ms)
 			return PW_OK;
 
 		int wait;
+		if (!c->exited && !c->term_sent && c->cancel != NULL && *c->cancel) {
+			c->cancelled = true;
+			c->deadline = now;
+		}
 		if (!c->exited) {
 			enforce_timeout(c, now, grace_ms);
 			uint64_t next = !c->term_sent   ? c->deadline
 			                : !c->kill_sent ? c->kill_at
 			                                : UINT64_MAX;
 			wait = ms_until(now, next);
-			if (c->pidfd < 0 && wait > TICK_MS)
+			if ((c->pidfd < 0 || c->cancel != NULL) && wait > TICK_MS)
 				wait = TICK_MS;
 		} else {
 			wait = ms_until(now, add_sat(c->exited_at, EOF_WAIT_MS));
@@ -491,7 +497,10 @@ static void describe_end(pw_exec_result *r, const child *c, int status, uint64_t
 			r->signal = WTERMSIG(status);
 		else
 			r->signal = c->kill_sent ? SIGKILL : SIGTERM;
-		set_message(r, "timed out after %llu ms", (unsigned long long)timeout_ms);
+		if (c->cancelled)
+			set_message(r, "stopped: pitwall was interrupted");
+		else
+			set_message(r, "timed out after %llu ms", (unsigned long long)timeout_ms);
 	} else if (WIFEXITED(status)) {
 		r->how = PW_EXEC_EXITED;
 		r->exit_status = WEXITSTATUS(status);
@@ -554,6 +563,7 @@ static pw_status spawn_and_wait(const pw_exec_spec *s, const file_id *id, pw_exe
 		goto out;
 	}
 	c.deadline = add_sat(start, s->timeout_ms);
+	c.cancel = s->cancel;
 	so.fd = outp[0];
 	se.fd = errp[0];
 	outp[0] = errp[0] = -1;

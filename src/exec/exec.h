@@ -19,6 +19,7 @@
 #ifndef PW_EXEC_EXEC_H
 #define PW_EXEC_EXEC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,10 @@ typedef struct pw_exec_spec {
 	uint64_t timeout_ms; /* wall-clock limit, > 0 */
 	uint64_t grace_ms;   /* SIGTERM to SIGKILL; 0 means PW_EXEC_GRACE_MS_DEFAULT */
 	size_t max_output;   /* bytes kept of stdout and of stderr; 0 means the default */
+	/* borrowed, may be NULL: when *cancel becomes non-zero (a signal handler sets it), the
+	   program is stopped as at its timeout (PW_EXEC_TIMEOUT, message "stopped: pitwall was
+	   interrupted"), so that pitwall can record the result before it exits */
+	const volatile sig_atomic_t *cancel;
 } pw_exec_spec;
 
 typedef enum pw_exec_how {

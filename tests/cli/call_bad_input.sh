@@ -57,7 +57,9 @@ rejected "a wrong type is INPUT_INVALID" INPUT_INVALID 'input/count:type'
 run_pw call b1 PodUp '{"name":"x","gpu":"A100","count":4,"shell":"sh"}'
 rejected "an unknown member is INPUT_INVALID" INPUT_INVALID 'input/shell:additionalProperties'
 run_pw call b1 PodUp '[]'
-rejected "an array instead of an object is INPUT_INVALID" INPUT_INVALID 'input:type'
+rejected "an array instead of an object is INPUT_MALFORMED" INPUT_MALFORMED input
+run_pw call b1 PodUp 'null'
+rejected "null instead of an object is INPUT_MALFORMED" INPUT_MALFORMED input
 run_pw call b1 PodUp '{"gpu":"A100","count":4}'
 rejected "a missing required member is INPUT_INVALID" INPUT_INVALID 'input:required'
 
