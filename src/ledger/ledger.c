@@ -140,7 +140,8 @@ __attribute__((format(printf, 3, 4))) static pw_status fail(pw_ledger *L, pw_sta
 	va_end(ap);
 	if (n < 0)
 		msg[0] = '\0';
-	(void)snprintf(L->errmsg, sizeof L->errmsg, "%s: %s", L->path, msg);
+	if (snprintf(L->errmsg, sizeof L->errmsg, "%s: %s", L->path, msg) >= (int)sizeof L->errmsg)
+		pw_utf8_trim(L->errmsg); /* cut: keep it valid UTF-8 */
 	return st;
 }
 
