@@ -98,25 +98,6 @@ static pw_status mkdir_p(const char *path, mode_t mode)
 	return PW_OK;
 }
 
-/* Absolute path of the folder holding path (which need not exist yet). */
-static char *parent_abs(const char *path)
-{
-	char *copy = strdup(path), *abs;
-	if (copy == NULL)
-		return NULL;
-	char *slash = strrchr(copy, '/');
-	if (slash == NULL)
-		abs = realpath(".", NULL);
-	else if (slash == copy)
-		abs = strdup("/");
-	else {
-		*slash = '\0';
-		abs = realpath(copy, NULL);
-	}
-	free(copy);
-	return abs;
-}
-
 static void random_run_id(char out[65])
 {
 	unsigned char b[6] = {0};
@@ -163,7 +144,7 @@ pw_status pw_broker_start(const char *db_path, const char *spec_path, const char
 	pw_diag_release(&diag);
 
 	spec_abs = realpath(spec_path, NULL);
-	db_dir = parent_abs(db_path);
+	db_dir = pw_path_dir_abs(db_path);
 	if (spec_abs == NULL || db_dir == NULL) {
 		set_err(err, errlen, "%s: %s", spec_abs ? db_path : spec_path, strerror(errno));
 		st = PW_ERR_NOTFOUND;

@@ -137,3 +137,21 @@ out:
 	close(fd);
 	return st;
 }
+
+char *pw_path_dir_abs(const char *path)
+{
+	char *copy = strdup(path), *abs = NULL;
+	if (copy == NULL)
+		return NULL;
+	char *slash = strrchr(copy, '/');
+	if (slash == NULL)
+		abs = realpath(".", NULL);
+	else if (slash == copy)
+		abs = strdup("/");
+	else {
+		*slash = '\0';
+		abs = realpath(copy, NULL);
+	}
+	free(copy);
+	return abs;
+}

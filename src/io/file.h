@@ -27,4 +27,11 @@ PW_MUST_CHECK pw_status pw_file_read(const char *path, size_t max, char **buf, s
 PW_MUST_CHECK pw_status pw_file_sha256(const char *path, size_t max, char hex[65], char *err,
                                        size_t errlen);
 
+/*
+ * Absolute path (realpath) of the folder holding path, which itself need
+ * not exist: "dir/x" gives the real path of "dir", "x" that of ".". From
+ * malloc(); NULL (errno set) when the folder does not resolve.
+ */
+char *pw_path_dir_abs(const char *path);
+
 #endif

@@ -10,24 +10,6 @@
 #include "core/hash.h"
 #include "io/file.h"
 
-static char *dir_of(const char *path)
-{
-	char *copy = strdup(path), *abs = NULL;
-	if (copy == NULL)
-		return NULL;
-	char *slash = strrchr(copy, '/');
-	if (slash == NULL)
-		abs = realpath(".", NULL);
-	else if (slash == copy)
-		abs = strdup("/");
-	else {
-		*slash = '\0';
-		abs = realpath(copy, NULL);
-	}
-	free(copy);
-	return abs;
-}
-
 char *pw_specfile_program_path(const pw_specfile *sf, const pw_action *a)
 {
 	if (a->program == NULL)
@@ -89,7 +71,7 @@ pw_status pw_specfile_load_opt(const char *path, bool pins, pw_specfile *out, pw
 		return st;
 	}
 	out->path = strdup(path);
-	out->dir = dir_of(path);
+	out->dir = pw_path_dir_abs(path);
 	if (out->path == NULL || out->dir == NULL) {
 		st = PW_ERR_NOMEM;
 		goto out;

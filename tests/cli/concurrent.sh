@@ -22,22 +22,14 @@ root=$PWD
 case $PW_BIN in /*) ;; *) PW_BIN=$root/$PW_BIN ;; esac
 cd "$TMP" || exit 1
 
-# make_spec DIR: a workflow with Tick (S0, stays; records "<run id> <nonce>"
-# in tick.marker, sleeps input.ms), Advance (S0 -> S1; records "<run id>"
-# in advance.marker, sleeps 20 ms so that the other writer has to wait for
-# it) and Hold (S0, stays; records "<run id>" in hold.marker and runs until
-# a file "release" appears beside it). The markers are in the program's cwd, the run's directory. The
-# environment is empty (no PATH), so sleep is named by its absolute path.
+# make_spec DIR: the Tick workflow of lib.sh, plus Advance (S0 -> S1; its
+# program records the run id in advance.marker and sleeps 20 ms) and Hold
+# (S0, stays; its program records in hold.marker and runs until a file
+# "release" appears in the run's directory).
 make_spec() {
-	local sleep_bin pin_tick pin_advance pin_hold
+	local sleep_bin pin_advance pin_hold
 	sleep_bin=$(command -v sleep)
-	mkdir -p "$1/bin"
-	cat >"$1/bin/tick" <<SH
-#!/bin/sh
-echo "\$1 \$3" >>tick.marker
-$sleep_bin \$(printf '%d.%03d' \$((\$2 / 1000)) \$((\$2 % 1000)))
-echo '{"n": 1}'
-SH
+	make_tick_spec "$1" concurrent
 	cat >"$1/bin/advance" <<SH
 #!/bin/sh
 echo "\$1" >>advance.marker
@@ -50,34 +42,10 @@ echo "\$1" >>hold.marker
 while [ ! -e release ]; do $sleep_bin 0.02; done
 echo '{"n": 1}'
 SH
-	chmod +x "$1/bin/tick" "$1/bin/advance" "$1/bin/hold"
-	pin_tick=$(sha256sum "$1/bin/tick" | cut -d' ' -f1)
+	chmod +x "$1/bin/advance" "$1/bin/hold"
 	pin_advance=$(sha256sum "$1/bin/advance" | cut -d' ' -f1)
 	pin_hold=$(sha256sum "$1/bin/hold" | cut -d' ' -f1)
-	cat >"$1/workflow.yaml" <<YAML
-pitwall: 1
-name: concurrent
-owners:
-  ops-lead: {title: Ops lead}
-states: [S0, S1]
-initial: S0
-terminal: [S1]
-default: allow
-actions:
-  Tick:
-    from: [S0]
-    input:
-      type: object
-      additionalProperties: false
-      required: [ms, nonce]
-      properties:
-        ms: {type: integer, minimum: 0, maximum: 200}
-        nonce: {type: string, pattern: "^[a-z0-9-]{1,40}\$"}
-    run:
-      program: bin/tick
-      sha256: "$pin_tick"
-      args: ["{run.id}", "{input.ms}", "{input.nonce}"]
-      timeout: 10s
+	cat >>"$1/workflow.yaml" <<YAML
   Advance:
     from: [S0]
     to: S1

@@ -17,48 +17,6 @@ case $PW_BIN in /*) ;; *) PW_BIN=$root/$PW_BIN ;; esac
 cd "$TMP" || exit 1
 rounds=${PW_CRASH_ROUNDS:-200}
 
-# make_tick_spec DIR: a workflow with Tick (S0, stays) whose program records
-# "<run id> <nonce>" in tick.marker (its cwd, the run's directory), sleeps
-# input.ms milliseconds and prints {"n": 1}. The program's environment is
-# empty (no PATH), so sleep is named by its absolute path.
-make_tick_spec() {
-	local sleep_bin pin
-	sleep_bin=$(command -v sleep)
-	mkdir -p "$1/bin"
-	cat >"$1/bin/tick" <<SH
-#!/bin/sh
-echo "\$1 \$3" >>tick.marker
-$sleep_bin \$(printf '%d.%03d' \$((\$2 / 1000)) \$((\$2 % 1000)))
-echo '{"n": 1}'
-SH
-	chmod +x "$1/bin/tick"
-	pin=$(sha256sum "$1/bin/tick" | cut -d' ' -f1)
-	cat >"$1/workflow.yaml" <<YAML
-pitwall: 1
-name: crash
-owners:
-  ops-lead: {title: Ops lead}
-states: [S0, S1]
-initial: S0
-terminal: [S1]
-default: allow
-actions:
-  Tick:
-    from: [S0]
-    input:
-      type: object
-      additionalProperties: false
-      required: [ms, nonce]
-      properties:
-        ms: {type: integer, minimum: 0, maximum: 200}
-        nonce: {type: string, pattern: "^[a-z0-9-]{1,40}\$"}
-    run:
-      program: bin/tick
-      sha256: "$pin"
-      args: ["{run.id}", "{input.ms}", "{input.nonce}"]
-      timeout: 10s
-YAML
-}
 
 # jlen JSON PATH: the length of the array at PATH
 jlen() { sqlite3 :memory: "SELECT json_array_length(CAST(X'$(hexof "$1")' AS TEXT), '$2')"; }
@@ -76,7 +34,7 @@ q() {
 	sqlite3 :memory: "WITH e AS (SELECT value AS j FROM json_each(CAST(readfile('$TMP/log.json') AS TEXT))) $1"
 }
 
-make_tick_spec spec
+make_tick_spec spec crash
 run_pw run start spec/workflow.yaml --run-id r1
 expect_eq "run start" "$rc" 0
 run_dir=$(jget "$out" '$.run_dir')

@@ -63,6 +63,49 @@ expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', expected '$3')"; fi
 }
 
+# make_tick_spec DIR NAME: a workflow NAME in DIR with Tick (S0, stays) whose program records
+# "<run id> <nonce>" in tick.marker (its cwd, the run's directory), sleeps
+# input.ms milliseconds and prints {"n": 1}. The program's environment is
+# empty (no PATH), so sleep is named by its absolute path.
+make_tick_spec() {
+	local sleep_bin pin
+	sleep_bin=$(command -v sleep)
+	mkdir -p "$1/bin"
+	cat >"$1/bin/tick" <<SH
+#!/bin/sh
+echo "\$1 \$3" >>tick.marker
+$sleep_bin \$(printf '%d.%03d' \$((\$2 / 1000)) \$((\$2 % 1000)))
+echo '{"n": 1}'
+SH
+	chmod +x "$1/bin/tick"
+	pin=$(sha256sum "$1/bin/tick" | cut -d' ' -f1)
+	cat >"$1/workflow.yaml" <<YAML
+pitwall: 1
+name: $2
+owners:
+  ops-lead: {title: Ops lead}
+states: [S0, S1]
+initial: S0
+terminal: [S1]
+default: allow
+actions:
+  Tick:
+    from: [S0]
+    input:
+      type: object
+      additionalProperties: false
+      required: [ms, nonce]
+      properties:
+        ms: {type: integer, minimum: 0, maximum: 200}
+        nonce: {type: string, pattern: "^[a-z0-9-]{1,40}\$"}
+    run:
+      program: bin/tick
+      sha256: "$pin"
+      args: ["{run.id}", "{input.ms}", "{input.nonce}"]
+      timeout: 10s
+YAML
+}
+
 finish() {
 	echo "${passed} passed, ${failed} failed"
 	[ "$failed" -eq 0 ]
