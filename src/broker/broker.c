@@ -373,10 +373,12 @@ static json_t *call_event(const pw_broker *b, const pw_call *c, const pw_decisio
                           const char *call_id)
 {
 	json_t *ev = json_object();
-	json_t *obs = json_pack(
-	        "{s:o,s:o,s:b}", "workflow_id", c->spec_id ? json_string(c->spec_id) : json_null(),
-	        "program_sha256", c->program_sha256 ? json_string(c->program_sha256) : json_null(),
-	        "busy", c->busy);
+	json_t *obs =
+	        json_pack("{s:o,s:o,s:b,s:b,s:o*}", "workflow_id",
+	                  c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
+	                  c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy",
+	                  c->busy, "spec_unreadable", c->spec_unreadable, "spec_error",
+	                  c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
 	pw_status st = ev && obs ? PW_OK : PW_ERR_NOMEM;
 	if (st == PW_OK)
 		st = put(ev, "kind", json_string("call"));
