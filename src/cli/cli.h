@@ -38,6 +38,8 @@ int pw_cmd_call(int argc, char **argv);
 int pw_cmd_status(int argc, char **argv);
 int pw_cmd_log(int argc, char **argv);
 int pw_cmd_resolve(int argc, char **argv);
+int pw_cmd_export(int argc, char **argv);
+int pw_cmd_verify(int argc, char **argv);
 
 /* Print diag items as "file:line:col: message" to stderr. */
 void pw_cli_print_diag(const char *file, const pw_diag *d);

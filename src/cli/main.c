@@ -110,6 +110,32 @@ static const pw_command commands[] = {
          "state when it has a single one; no capability is minted either way.\n"
          "\n"
          "Exit status: 0 recorded, 2 refused (no such call in doubt, unknown owner).\n"},
+        {"export", pw_cmd_export,
+         "export RUN      write a run's log as JSON Lines (one canonical event a line)",
+         "usage: pitwall export RUN [--db PATH]\n"
+         "\n"
+         "Write every event of run RUN to stdout as JSON Lines: each event's RFC 8785\n"
+         "canonical JSON, hash included, one per line, in order (docs/LOG-FORMAT.md).\n"
+         "The events are checked against the hash chain as they are read.\n"
+         "\n"
+         "Exit status: 0 written, 1 the log does not verify, 2 no such run.\n"},
+        {"verify", pw_cmd_verify,
+         "verify FILE.jsonl --spec SPEC | verify --db PATH RUN   prove a run was legal",
+         "usage: pitwall verify FILE.jsonl --spec SPEC\n"
+         "       pitwall verify --db PATH RUN [--spec SPEC]\n"
+         "\n"
+         "Replay a run's events against its workflow spec with pitwall's pure core\n"
+         "only: the hash chain, the genesis pin, every verdict decided again from the\n"
+         "state folded so far, every outcome computed again from its recorded facts,\n"
+         "every resolve. Prints\n"
+         "\n"
+         "    VALID run <run_id>: <N> events, workflow sha256:<hex>, head sha256:<hex>\n"
+         "\n"
+         "or VIOLATION at event <seq>: <check>: <detail>. FILE may be - for stdin.\n"
+         "With --db, SPEC defaults to the path the run was started with.\n"
+         "\n"
+         "Exit status: 0 valid, 1 violation, 2 unusable input (a missing file, not\n"
+         "JSON Lines, an unreadable spec).\n"},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
