@@ -99,6 +99,20 @@ static int feed(void *arg, const json_t *ev)
 	return pw_verify_event(v, ev) != PW_OK || !pw_verify_report_get(v)->valid;
 }
 
+/* Whether the next line of f is a JSON object (it is consumed). */
+static bool next_is_event(FILE *f, const pw_json_limits *lim)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	json_t *ev = NULL;
+	bool yes = n > 0 && (size_t)n <= PW_EVENT_MAX_BYTES &&
+	           pw_json_parse(line, (size_t)n, lim, &ev, NULL, 0) == PW_OK && json_is_object(ev);
+	json_decref(ev);
+	free(line);
+	return yes;
+}
+
 /* Verify the JSON Lines file path; returns the exit status. */
 static int verify_file(const char *path, pw_verifier *v)
 {
@@ -126,10 +140,12 @@ static int verify_file(const char *path, pw_verifier *v)
 			snprintf(perr, sizeof perr, "longer than %zu bytes", PW_EVENT_MAX_BYTES);
 		if (st != PW_OK || !json_is_object(ev)) {
 			json_decref(ev);
-			if (lineno == 1) {
+			/* a first line that does not parse is a damaged log only if a second does
+			 */
+			if (lineno == 1 && !next_is_event(f, &lim)) {
 				pw_cli_error("verify",
-				             "%s: line 1 is not a JSON object (%s): not a "
-				             "pitwall export",
+				             "%s: line 1 is not a JSON object (%s): not a pitwall "
+				             "export",
 				             path, st == PW_OK ? "another JSON value" : perr);
 				rc = PW_EXIT_USAGE;
 			} else {
