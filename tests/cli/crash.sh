@@ -179,8 +179,6 @@ expect_eq "status counts agree with the log (allowed, resolved)" \
 	"$(jget "$out" '$.counts.allowed') $(jget "$out" '$.counts.resolved')" "$allowed $n_doubt"
 
 for r in r1; do
-	run_pw verify --db .pitwall/pitwall.db "$r"
-	if [ "$rc" = 0 ] && [[ $out == "VALID run $r: "* ]]; then ok "pitwall verify: run $r is VALID"; else
-		not_ok "verify $r (exit $rc: $out $err)"; fi
+	verifies "$r"
 done
 finish

@@ -106,8 +106,6 @@ for r in s1 f1 l1 l2 l3; do
 	fi
 done
 for r in s1 f1 l1 l2 l3; do
-	run_pw verify --db .pitwall/pitwall.db "$r"
-	if [ "$rc" = 0 ] && [[ $out == "VALID run $r: "* ]]; then ok "pitwall verify: run $r is VALID"; else
-		not_ok "verify $r (exit $rc: $out $err)"; fi
+	verifies "$r"
 done
 finish

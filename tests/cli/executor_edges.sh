@@ -118,8 +118,6 @@ mv wf/moved.yaml wf/workflow.yaml
 run_pw call e1 Sign '{"x": 1}'
 expect_eq "... once it is back, calls run again" "$rc $(jget "$out" '$.outcome')" "0 ok"
 for r in e1; do
-	run_pw verify --db .pitwall/pitwall.db "$r"
-	if [ "$rc" = 0 ] && [[ $out == "VALID run $r: "* ]]; then ok "pitwall verify: run $r is VALID"; else
-		not_ok "verify $r (exit $rc: $out $err)"; fi
+	verifies "$r"
 done
 finish

@@ -106,6 +106,15 @@ actions:
 YAML
 }
 
+# verifies RUN [SPEC]: pitwall verify replays the run in .pitwall/pitwall.db as VALID
+verifies() {
+	local r=$1
+	shift
+	run_pw verify --db .pitwall/pitwall.db "$r" ${1:+--spec "$1"}
+	if [ "$rc" = 0 ] && [[ $out == "VALID run $r: "* ]]; then ok "pitwall verify: run $r is VALID"; else
+		not_ok "verify $r (exit $rc: $out $err)"; fi
+}
+
 finish() {
 	echo "${passed} passed, ${failed} failed"
 	[ "$failed" -eq 0 ]
