@@ -66,18 +66,6 @@ SH
 YAML
 }
 
-# load_log RUN: the run's events (log --json) as one JSON array in $TMP/log.json
-# (the events before a break in the chain); $log_rc: the exit status of log --json.
-load_log() {
-	"$PW_BIN" log "$1" --json >"$TMP/log.lines" 2>"$TMP/log.err"
-	log_rc=$?
-	sed '1s/^/[/; $!s/$/,/; $s/$/]/' "$TMP/log.lines" >"$TMP/log.json"
-	[ -s "$TMP/log.json" ] || echo '[]' >"$TMP/log.json"
-}
-# q SQL: a query over e(j), one row per event of $TMP/log.json (j: the event's JSON)
-q() {
-	sqlite3 :memory: "WITH e AS (SELECT value AS j FROM json_each(CAST(readfile('$TMP/log.json') AS TEXT))) $1"
-}
 
 make_spec spec
 
