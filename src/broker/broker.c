@@ -1076,3 +1076,65 @@ nomem:
 	json_decref(o);
 	return PW_ERR_NOMEM;
 }
+
+/* ---- recent verdicts ------------------------------------------------------ */
+
+typedef struct recent_ctx {
+	json_t *list; /* {call_id, action, verdict, reason, check, outcome?} in log order */
+	pw_status st;
+} recent_ctx;
+
+static int recent_one(void *arg, const json_t *ev)
+{
+	recent_ctx *c = arg;
+	const char *kind = pw_event_str(ev, "kind"), *call_id = pw_event_str(ev, "call_id");
+	if (kind == NULL || call_id == NULL)
+		return 0;
+	if (strcmp(kind, "call") == 0) {
+		json_t *e =
+		        json_pack("{ss so ss ss s:o*}", "call_id", call_id, "action",
+		                  json_incref(json_object_get(ev, "action")), "verdict",
+		                  pw_event_str(ev, "verdict"), "reason", pw_event_str(ev, "reason"),
+		                  "check", json_incref(json_object_get(ev, "check")));
+		if (e == NULL || json_array_append_new(c->list, e) != 0) {
+			c->st = PW_ERR_NOMEM;
+			return 1;
+		}
+		return 0;
+	}
+	/* a result or resolve: the outcome of its call, when the call is in the window */
+	for (size_t i = json_array_size(c->list); i-- > 0;) {
+		json_t *e = json_array_get(c->list, i);
+		if (strcmp(json_string_value(json_object_get(e, "call_id")), call_id) != 0)
+			continue;
+		if (json_object_set(e, "outcome", json_object_get(ev, "outcome")) != 0)
+			c->st = PW_ERR_NOMEM;
+		break;
+	}
+	return c->st != PW_OK;
+}
+
+pw_status pw_broker_recent(pw_broker *b, size_t max, json_t **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	pw_status st = sync_run(b, err, errlen);
+	if (st != PW_OK)
+		return st;
+	/* a call has at most one result or resolve, so 2 * max events hold the last max calls */
+	uint64_t n = b->run.n_events, from = n > 2 * (uint64_t)max ? n - 2 * (uint64_t)max : 0;
+	recent_ctx c = {json_array(), PW_OK};
+	if (c.list == NULL)
+		return PW_ERR_NOMEM;
+	st = pw_ledger_read(b->L, b->info.run_id, from, recent_one, &c, err, errlen);
+	if (st == PW_OK)
+		st = c.st;
+	while (st == PW_OK && json_array_size(c.list) > max)
+		if (json_array_remove(c.list, 0) != 0)
+			st = PW_ERR_INTERNAL;
+	if (st != PW_OK) {
+		json_decref(c.list);
+		return st;
+	}
+	*out = c.list;
+	return PW_OK;
+}

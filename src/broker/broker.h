@@ -101,4 +101,12 @@ PW_MUST_CHECK pw_status pw_broker_resolve(pw_broker *b, const char *call_id, boo
  */
 PW_MUST_CHECK pw_status pw_broker_status(pw_broker *b, json_t **out, char *err, size_t errlen);
 
+/*
+ * The last max calls of the run, oldest first, as a JSON array of
+ * {call_id, action, verdict, reason, check, outcome}: outcome ("ok" or
+ * "failed", from the call's result or resolve) only once there is one.
+ */
+PW_MUST_CHECK pw_status pw_broker_recent(pw_broker *b, size_t max, json_t **out, char *err,
+                                         size_t errlen);
+
 #endif

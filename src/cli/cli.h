@@ -11,6 +11,8 @@
 
 #include "core/diag.h"
 
+#define PW_VERSION "0.1.0"
+
 /* Exit statuses shared by every command. */
 #define PW_EXIT_OK      0
 #define PW_EXIT_FAILURE 1
@@ -40,6 +42,7 @@ int pw_cmd_log(int argc, char **argv);
 int pw_cmd_resolve(int argc, char **argv);
 int pw_cmd_export(int argc, char **argv);
 int pw_cmd_verify(int argc, char **argv);
+int pw_cmd_mcp(int argc, char **argv);
 
 /* Print diag items as "file:line:col: message" to stderr. */
 void pw_cli_print_diag(const char *file, const pw_diag *d);

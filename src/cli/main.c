@@ -6,8 +6,6 @@
 
 #include "cli/cli.h"
 
-#define PW_VERSION "0.1.0"
-
 static const pw_command commands[] = {
         {"check", pw_cmd_check,
          "check SPEC      validate a workflow spec and print its workflow_id",
@@ -136,6 +134,23 @@ static const pw_command commands[] = {
          "\n"
          "Exit status: 0 valid, 1 violation, 2 unusable input (a missing file, not\n"
          "JSON Lines, an unreadable spec).\n"},
+        {"mcp", pw_cmd_mcp,
+         "mcp --spec SPEC (--run RUN | --new-run)   serve a run to MCP clients on stdio",
+         "usage: pitwall mcp --spec SPEC (--run RUN | --new-run) [--db PATH] [--as AGENT]\n"
+         "                   [--secrets FILE] [--list legal|all]\n"
+         "\n"
+         "Serve one run over the Model Context Protocol on stdin and stdout\n"
+         "(newline-delimited JSON-RPC 2.0; messages for people go to stderr). The\n"
+         "tools are the spec's actions, each with its input schema, plus the read-only\n"
+         "pitwall_status. By default tools/list shows only the actions legal in the\n"
+         "run's state, and notifications/tools/list_changed follows every change;\n"
+         "--list all shows every action with the legal ones marked. Every tools/call\n"
+         "goes through the same pipeline as pitwall call. SPEC must be the spec the\n"
+         "run pins; --new-run starts a run of it (as --as, default operator).\n"
+         "See docs/MCP.md.\n"
+         "\n"
+         "Exit status: 0 the client closed the session, 1 a failure, 2 usage error\n"
+         "(invalid spec, no such run, a run of another spec).\n"},
 };
 
 static const size_t n_commands = sizeof commands / sizeof commands[0];
