@@ -5,6 +5,7 @@
  * for people goes to stderr.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,10 +94,43 @@ static bool parse_args(int argc, char **argv, mcp_args *a)
 	return true;
 }
 
+/*
+ * Write all of buf to fd. Once a signal asked us to stop, fd turns
+ * non-blocking: what the client still reads is written (the answer to a
+ * call the signal cut short), but a client that stopped reading cannot
+ * hold pitwall.
+ */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	int fl = -1, rc = 0;
+	while (len > 0) {
+		if (interrupted && fl < 0) {
+			fl = fcntl(fd, F_GETFL);
+			if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+				rc = -1;
+				break;
+			}
+		}
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = -1;
+			break;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl); /* the file description may be shared: put it back */
+	return rc;
+}
+
+/* One message and its newline, unbuffered: a blocked write never hides a SIGTERM. */
 static int write_line(void *arg, const char *line, size_t len)
 {
-	FILE *f = arg;
-	if (fwrite(line, 1, len, f) != len || fputc('\n', f) == EOF || fflush(f) != 0)
+	(void)arg;
+	if (write_all(STDOUT_FILENO, line, len) != 0 || write_all(STDOUT_FILENO, "\n", 1) != 0)
 		return -1;
 	return 0;
 }
@@ -132,7 +166,7 @@ static int serve(pw_mcp *m)
 		if (pr < 0 && errno == EINTR)
 			continue;
 		if (pr == 0) {
-			pw_status ist = pw_mcp_idle(m, write_line, stdout);
+			pw_status ist = pw_mcp_idle(m, write_line, NULL);
 			if (ist == PW_ERR_IO)
 				break;
 			continue;
@@ -159,7 +193,7 @@ static int serve(pw_mcp *m)
 			if (skipping)
 				skipping = false;
 			else if (l > 0 && !(l == 1 && buf[start] == '\r'))
-				st = pw_mcp_handle(m, buf + start, l, write_line, stdout);
+				st = pw_mcp_handle(m, buf + start, l, write_line, NULL);
 			start += l + 1;
 			if (st != PW_OK || interrupted)
 				break;
@@ -168,7 +202,7 @@ static int serve(pw_mcp *m)
 		len -= start;
 		if (st == PW_OK && len > PW_MCP_LINE_MAX) {
 			if (!skipping)
-				st = pw_mcp_too_long(m, write_line, stdout);
+				st = pw_mcp_too_long(m, write_line, NULL);
 			skipping = true;
 			len = 0;
 		}

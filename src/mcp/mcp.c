@@ -490,11 +490,13 @@ static pw_status dispatch(pw_mcp *m, const char *line, size_t len)
 		st = send_error(m, NULL, RPC_INVALID_REQUEST,
 		                "Invalid Request: id must be a string or an integer");
 	else if (jsonrpc == NULL || strcmp(jsonrpc, "2.0") != 0)
-		st = id || method ? send_error(m, id, RPC_INVALID_REQUEST,
-		                               "Invalid Request: jsonrpc must be \"2.0\"")
-		                  : PW_OK;
-	else if (method == NULL)
+		st = send_error(m, id, RPC_INVALID_REQUEST,
+		                "Invalid Request: jsonrpc must be \"2.0\"");
+	else if (method == NULL && id != NULL &&
+	         (json_object_get(msg, "result") != NULL || json_object_get(msg, "error") != NULL))
 		st = PW_OK; /* a response: pitwall sends no requests, so nothing waits for it */
+	else if (method == NULL)
+		st = send_error(m, id, RPC_INVALID_REQUEST, "Invalid Request: no method");
 	else if (mname == NULL)
 		st = send_error(m, id, RPC_INVALID_REQUEST,
 		                "Invalid Request: method must be a string");
