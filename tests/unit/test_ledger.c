@@ -1206,9 +1206,10 @@ static int check_race_event(void *arg, const json_t *ev)
 	return 0;
 }
 
-static void race(const fx *f, int workers)
+/* One race of workers appending to a fresh ledger at db; how often the log changed hands. */
+static int race_once(const char *db, int workers)
 {
-	pw_ledger *L = open_ok(f->db, true);
+	pw_ledger *L = open_ok(db, true);
 	(void)create_run(L, "race");
 	pw_ledger_close(L); /* no SQLite connection crosses the fork */
 
@@ -1220,7 +1221,7 @@ static void race(const fx *f, int workers)
 		assert_true(pids[w] >= 0);
 		if (pids[w] == 0) {
 			close(start[1]);
-			_exit(race_child(f->db, w, start[0]));
+			_exit(race_child(db, w, start[0]));
 		}
 	}
 	close(start[0]);
@@ -1232,17 +1233,13 @@ static void race(const fx *f, int workers)
 			fail_msg("worker %d: status 0x%x", w, status);
 	}
 
-	L = open_ok(f->db, false);
+	L = open_ok(db, false);
 	struct race_check rc = {.last = -1};
 	char err[256];
 	expect_status(pw_ledger_read(L, "race", 0, check_race_event, &rc, err, sizeof err), PW_OK,
 	              L);
 	assert_int_equal(rc.events, 1 + workers * RACE_APPENDS);
 	assert_int_equal(rc.bad, 0);
-	/* The appends really raced: the log changes hands well beyond once per worker. */
-	if (rc.switches < 4 * workers)
-		fail_msg("%d workers: the log changes worker only %d times", workers, rc.switches);
-	fprintf(stderr, "%d workers: the log changes worker %d times\n", workers, rc.switches);
 	for (int w = 0; w < workers; w++)
 		assert_int_equal(rc.next[w], RACE_APPENDS);
 	uint64_t seq = 0;
@@ -1250,6 +1247,27 @@ static void race(const fx *f, int workers)
 	expect_status(pw_ledger_head(L, "race", &seq, hash), PW_OK, L);
 	assert_int_equal(seq, (uint64_t)workers * RACE_APPENDS);
 	pw_ledger_close(L);
+	return rc.switches;
+}
+
+/*
+ * The chain never forks, and the appends really raced: the log changed
+ * hands well beyond once per worker. On a loaded machine the scheduler may
+ * run the workers one after the other; then race again, up to 5 times.
+ */
+static void race(const fx *f, int workers)
+{
+	char db[200]; /* in the fixture's folder, which teardown removes */
+	int switches = 0;
+	for (int attempt = 0; attempt < 5 && switches < 4 * workers; attempt++) {
+		snprintf(db, sizeof db, "%s.race%d", f->db, attempt);
+		switches = race_once(db, workers);
+		fprintf(stderr, "%d workers, race %d: the log changes worker %d times\n", workers,
+		        attempt, switches);
+	}
+	if (switches < 4 * workers)
+		fail_msg("%d workers: in 5 races the log changed worker at most %d times", workers,
+		         switches);
 }
 
 static void test_two_processes_never_fork_the_chain(void **state)
