@@ -2,6 +2,8 @@
  * cmd_verify.c: export a run as JSON Lines, and verify a run against its spec.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,81 +101,320 @@ static int feed(void *arg, const json_t *ev)
 	return pw_verify_event(v, ev) != PW_OK || !pw_verify_report_get(v)->valid;
 }
 
-/* Whether the next line of f is a JSON object (it is consumed). */
-static bool next_is_event(FILE *f, const pw_json_limits *lim)
+/* ---- verifying an export ------------------------------------------------------
+ *
+ * A reader thread reads the file in large blocks, cuts it into lines and
+ * prepares each one (pw_verify_prepare(): the canonical reading and the
+ * hash), while this thread feeds the lines prepared so far to the
+ * verifier, in order. The two share a ring of NBATCH batches, so that
+ * memory stays the same whatever the length of the log. A line longer
+ * than an event may be is kept only up to one byte past the limit, which
+ * is enough to say so.
+ */
+
+#define NBATCH      4
+#define BATCH_LINES 128
+#define BATCH_BYTES ((size_t)1 << 18) /* a batch holds about this much text */
+#define READ_BLOCK  ((size_t)1 << 16) /* the least room given to one read() */
+
+typedef struct batch {
+	char *text; /* owned; the lines as read, newlines included */
+	size_t len, cap;
+	size_t n; /* lines */
+	size_t off[BATCH_LINES], size[BATCH_LINES];
+	pw_verify_prep *prep[BATCH_LINES]; /* owned */
+	bool last;                         /* nothing follows: the end, or a failure */
+	int read_errno;                    /* why reading stopped, or 0 */
+	pw_status st;                      /* PW_ERR_NOMEM when preparing failed */
+} batch;
+
+typedef struct pipeline {
+	/* the reader's own */
+	int fd;
+	bool eof, skipping; /* skipping: the rest of a line cut at its limit */
+	int read_errno;
+	pw_event_hasher *hasher; /* owned */
+	/* the batches: each belongs to one thread at a time, handed over under mu */
+	batch b[NBATCH];
+	/* shared, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t filled, taken; /* batches handed over by the reader / given back */
+	bool stop;              /* the verifier has seen enough */
+} pipeline;
+
+static pw_status room(batch *b, size_t need)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, f);
+	if (b->cap - b->len >= need)
+		return PW_OK;
+	size_t cap = b->cap ? b->cap : BATCH_BYTES + READ_BLOCK;
+	while (cap - b->len < need)
+		cap *= 2;
+	char *t = realloc(b->text, cap);
+	if (t == NULL)
+		return PW_ERR_NOMEM;
+	b->text = t;
+	b->cap = cap;
+	return PW_OK;
+}
+
+/* One more read() at the end of b's text (a line being skipped is dropped, not kept). */
+static void read_more(pipeline *p, batch *b)
+{
+	ssize_t k;
+	do
+		k = read(p->fd, b->text + b->len, b->cap - b->len);
+	while (k < 0 && errno == EINTR);
+	if (k < 0) {
+		p->read_errno = errno;
+		return;
+	}
+	if (k == 0) {
+		p->eof = true;
+		return;
+	}
+	char *got = b->text + b->len, *nl = p->skipping ? memchr(got, '\n', (size_t)k) : got;
+	if (nl == NULL)
+		return;
+	if (nl != got) {
+		memmove(got, nl, (size_t)(got + k - nl));
+		k = got + k - nl;
+	}
+	p->skipping = false;
+	b->len += (size_t)k;
+}
+
+/*
+ * Fill b with lines after the b->len bytes it starts with (the start of a
+ * line carried over); the start of a line not yet complete is left at
+ * b->text[*tail..b->len).
+ */
+static pw_status fill(pipeline *p, batch *b, size_t *tail)
+{
+	size_t start = 0, scan = 0;
+	b->n = 0;
+	for (;;) {
+		char *nl;
+		while (b->n < BATCH_LINES &&
+		       (nl = memchr(b->text + scan, '\n', b->len - scan)) != NULL) {
+			b->off[b->n] = start;
+			b->size[b->n++] = (size_t)(nl - b->text) - start;
+			start = scan = (size_t)(nl - b->text) + 1;
+		}
+		if (b->n == BATCH_LINES || start >= BATCH_BYTES)
+			break;
+		scan = b->len;
+		if (p->eof || p->read_errno != 0) {
+			if (start < b->len) {
+				b->off[b->n] = start;
+				b->size[b->n++] = b->len - start;
+				start = b->len;
+			}
+			b->last = true;
+			b->read_errno = p->read_errno;
+			break;
+		}
+		if (b->len - start > PW_EVENT_MAX_BYTES + 1) {
+			b->len = scan = start + PW_EVENT_MAX_BYTES + 1;
+			p->skipping = true;
+		}
+		PW_TRY(room(b, READ_BLOCK));
+		read_more(p, b);
+	}
+	*tail = start;
+	return PW_OK;
+}
+
+/* Wait for batch i to be free again (false: the verifier has stopped). */
+static bool next_free(pipeline *p, uint64_t i)
+{
+	pthread_mutex_lock(&p->mu);
+	while (i - p->taken >= NBATCH && !p->stop)
+		pthread_cond_wait(&p->cv, &p->mu);
+	bool go = !p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return go;
+}
+
+static void *reader_main(void *arg)
+{
+	pipeline *p = arg;
+	size_t tail = 0;
+	if (!next_free(p, 0))
+		return NULL;
+	p->b[0].len = 0;
+	for (uint64_t i = 0;; i++) {
+		batch *b = &p->b[i % NBATCH], *nb = &p->b[(i + 1) % NBATCH];
+		b->last = false;
+		b->read_errno = 0;
+		b->st = fill(p, b, &tail);
+		size_t k = 0;
+		for (; k < b->n && b->st == PW_OK; k++)
+			b->st = pw_verify_prepare(p->hasher, b->prep[k], b->text + b->off[k],
+			                          b->size[k]);
+		if (b->st != PW_OK) {
+			b->n = k > 0 ? k - 1 : 0; /* the lines prepared */
+			b->last = true;
+		}
+		bool more = !b->last && next_free(p, i + 1);
+		if (more) {
+			/* the start of the next line goes to the next batch */
+			nb->len = 0;
+			b->st = room(nb, b->len - tail + READ_BLOCK);
+			if (b->st == PW_OK) {
+				memcpy(nb->text, b->text + tail, b->len - tail);
+				nb->len = b->len - tail;
+			} else {
+				b->last = true;
+			}
+		}
+		pthread_mutex_lock(&p->mu);
+		p->filled = i + 1;
+		pthread_cond_broadcast(&p->cv);
+		pthread_mutex_unlock(&p->mu);
+		if (!more || b->last)
+			return NULL;
+	}
+}
+
+/* Wait for batch i to be filled by the reader. */
+static batch *next_filled(pipeline *p, uint64_t i)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->filled <= i)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	return &p->b[i % NBATCH];
+}
+
+static void give_back(pipeline *p, uint64_t i)
+{
+	pthread_mutex_lock(&p->mu);
+	p->taken = i + 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static pw_status pipeline_init(pipeline *p, int fd)
+{
+	memset(p, 0, sizeof *p);
+	p->fd = fd;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	PW_TRY(pw_event_hasher_new(&p->hasher));
+	for (size_t i = 0; i < NBATCH; i++) {
+		PW_TRY(room(&p->b[i], READ_BLOCK));
+		for (size_t k = 0; k < BATCH_LINES; k++)
+			PW_TRY(pw_verify_prep_new(&p->b[i].prep[k]));
+	}
+	return PW_OK;
+}
+
+static void pipeline_release(pipeline *p)
+{
+	for (size_t i = 0; i < NBATCH; i++) {
+		for (size_t k = 0; k < BATCH_LINES; k++)
+			pw_verify_prep_free(p->b[i].prep[k]);
+		free(p->b[i].text);
+	}
+	pw_event_hasher_free(p->hasher);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* Whether the line after line k of batch i is a JSON object. */
+static bool next_is_event(pipeline *p, uint64_t i, size_t k)
+{
+	batch *b = &p->b[i % NBATCH];
+	const pw_json_limits lim = {PW_EVENT_MAX_BYTES, 128};
+	if (k + 1 >= b->n) {
+		if (b->last)
+			return false;
+		give_back(p, i);
+		b = next_filled(p, i + 1);
+		k = (size_t)-1;
+	}
 	json_t *ev = NULL;
-	bool yes = n > 0 && (size_t)n <= PW_EVENT_MAX_BYTES &&
-	           pw_json_parse(line, (size_t)n, lim, &ev, NULL, 0) == PW_OK && json_is_object(ev);
+	bool yes = b->n > k + 1 && b->size[k + 1] > 0 && b->size[k + 1] <= PW_EVENT_MAX_BYTES &&
+	           pw_json_parse(b->text + b->off[k + 1], b->size[k + 1], &lim, &ev, NULL, 0) ==
+	                   PW_OK &&
+	           json_is_object(ev);
 	json_decref(ev);
-	free(line);
 	return yes;
+}
+
+/* Verify the lines of the pipeline in order; returns the exit status. */
+static int verify_lines(pipeline *p, const char *path, pw_verifier *v)
+{
+	char perr[256];
+	uint64_t lineno = 0;
+	for (uint64_t i = 0;; i++) {
+		batch *b = next_filled(p, i);
+		for (size_t k = 0; k < b->n; k++) {
+			lineno++;
+			pw_status st = pw_verify_line(v, b->prep[k], perr, sizeof perr);
+			if (st == PW_ERR_NOMEM) {
+				pw_cli_error("verify", "cannot verify: %s", pw_status_name(st));
+				return PW_EXIT_FAILURE;
+			}
+			if (st != PW_OK) {
+				/* a first line that does not parse is a damaged log only if a
+				 * second does */
+				if (lineno == 1 && !next_is_event(p, i, k)) {
+					pw_cli_error("verify",
+					             "%s: line 1 is not a JSON object (%s): not a "
+					             "pitwall export",
+					             path, perr);
+					return PW_EXIT_USAGE;
+				}
+				printf("VIOLATION at event %llu: format: line %llu is not a JSON "
+				       "object: %s\n",
+				       (unsigned long long)(lineno - 1), (unsigned long long)lineno,
+				       perr);
+				return PW_EXIT_FAILURE;
+			}
+			if (!pw_verify_report_get(v)->valid)
+				return PW_EXIT_OK;
+		}
+		if (b->st != PW_OK) {
+			pw_cli_error("verify", "cannot verify: %s", pw_status_name(b->st));
+			return PW_EXIT_FAILURE;
+		}
+		if (b->last) {
+			if (b->read_errno == 0)
+				return PW_EXIT_OK;
+			pw_cli_error("verify", "%s: read error", path);
+			return PW_EXIT_USAGE;
+		}
+		give_back(p, i);
+	}
 }
 
 /* Verify the JSON Lines file path; returns the exit status. */
 static int verify_file(const char *path, pw_verifier *v)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	if (f == NULL) {
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		pw_cli_error("verify", "%s: %s", path, strerror(errno));
 		return PW_EXIT_USAGE;
 	}
-	char *line = NULL, perr[256];
-	size_t cap = 0;
-	ssize_t n;
-	uint64_t lineno = 0;
-	int rc = PW_EXIT_OK;
-	pw_json_limits lim = {PW_EVENT_MAX_BYTES, 128};
-	while ((n = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		json_t *ev = NULL;
-		pw_status st =
-		        (size_t)n > PW_EVENT_MAX_BYTES
-		                ? PW_ERR_TOO_LARGE
-		                : pw_json_parse(line, (size_t)n, &lim, &ev, perr, sizeof perr);
-		if (st == PW_ERR_TOO_LARGE)
-			snprintf(perr, sizeof perr, "longer than %zu bytes", PW_EVENT_MAX_BYTES);
-		if (st != PW_OK || !json_is_object(ev)) {
-			json_decref(ev);
-			/* a first line that does not parse is a damaged log only if a second does
-			 */
-			if (lineno == 1 && !next_is_event(f, &lim)) {
-				pw_cli_error("verify",
-				             "%s: line 1 is not a JSON object (%s): not a pitwall "
-				             "export",
-				             path, st == PW_OK ? "another JSON value" : perr);
-				rc = PW_EXIT_USAGE;
-			} else {
-				printf("VIOLATION at event %llu: format: line %llu is not a JSON "
-				       "object: %s\n",
-				       (unsigned long long)(lineno - 1), (unsigned long long)lineno,
-				       st == PW_OK ? "another JSON value" : perr);
-				rc = PW_EXIT_FAILURE;
-			}
-			break;
-		}
-		st = pw_verify_event(v, ev);
-		json_decref(ev);
-		if (st != PW_OK) {
-			pw_cli_error("verify", "cannot verify: %s", pw_status_name(st));
-			rc = PW_EXIT_FAILURE;
-			break;
-		}
-		if (!pw_verify_report_get(v)->valid)
-			break;
+	pipeline p;
+	pthread_t reader;
+	int rc = PW_EXIT_FAILURE;
+	if (pipeline_init(&p, fd) != PW_OK || pthread_create(&reader, NULL, reader_main, &p) != 0) {
+		pw_cli_error("verify", "cannot verify: %s", pw_status_name(PW_ERR_NOMEM));
+		goto out;
 	}
-	if (ferror(f) && rc == PW_EXIT_OK) {
-		pw_cli_error("verify", "%s: read error", path);
-		rc = PW_EXIT_USAGE;
-	}
-	free(line);
-	if (f != stdin)
-		fclose(f);
+	rc = verify_lines(&p, path, v);
+	pthread_mutex_lock(&p.mu);
+	p.stop = true;
+	pthread_cond_broadcast(&p.cv);
+	pthread_mutex_unlock(&p.mu);
+	pthread_join(reader, NULL);
+out:
+	pipeline_release(&p);
+	if (fd != STDIN_FILENO)
+		close(fd);
 	return rc;
 }
 

@@ -158,13 +158,13 @@ static pw_status check_requires(const pw_action *a, const pw_run *run, const pw_
 		const char *type = json_string_value(json_object_get(req, "cap"));
 		const json_t *rule = json_object_get(req, "value");
 		json_t *want_v = NULL;
-		snprintf(check, sizeof check, "requires[%zu]", i);
 		if (rule != NULL) {
 			st = pw_logic_eval(rule, data, NULL, &want_v, err, sizeof err);
 			if (st == PW_ERR_NOMEM)
 				break;
 			if (st != PW_OK) {
 				*failed = true;
+				snprintf(check, sizeof check, "requires[%zu]", i);
 				st = verdict(
 				        d, PW_VERDICT_REJECT, "RULE_ERROR", PW_TIER_NONE, check,
 				        json_string(RULE_BOUNDS), json_string(err),
@@ -194,6 +194,7 @@ static pw_status check_requires(const pw_action *a, const pw_run *run, const pw_
 		if (live)
 			continue;
 		*failed = true;
+		snprintf(check, sizeof check, "requires[%zu]", i);
 		json_t *held = held_of(run, type);
 		if (held == NULL) {
 			st = PW_ERR_NOMEM;
@@ -231,11 +232,12 @@ static pw_status check_pre(const json_t *list, const json_t *data, pw_decision *
 	char check[64], err[256];
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		json_t *v = NULL;
-		snprintf(check, sizeof check, "pre[%zu]", i);
 		pw_status st =
 		        pw_logic_eval(json_array_get(list, i), data, NULL, &v, err, sizeof err);
 		if (st == PW_ERR_NOMEM)
 			return st;
+		if (st != PW_OK || !pw_logic_truthy(v)) /* the name only when it decides */
+			snprintf(check, sizeof check, "pre[%zu]", i);
 		if (st != PW_OK) {
 			*failed = true;
 			return verdict(d, PW_VERDICT_REJECT, "RULE_ERROR", PW_TIER_NONE, check,
@@ -286,17 +288,18 @@ static pw_status check_rules(const pw_spec *spec, const pw_action *a, const json
 	for (size_t i = 0; i < json_array_size(rules); i++) {
 		const json_t *rule = json_array_get(rules, i);
 		json_t *v = NULL;
-		snprintf(check, sizeof check, "decide[%zu]", i);
 		pw_status st = pw_logic_eval(json_object_get(rule, "when"), data, NULL, &v, err,
 		                             sizeof err);
 		if (st == PW_ERR_NOMEM)
 			return st;
+		bool hit = st == PW_OK && pw_logic_truthy(v);
+		json_decref(v);
+		if (st != PW_OK || hit) /* the name of the check only when it decides */
+			snprintf(check, sizeof check, "decide[%zu]", i);
 		if (st != PW_OK)
 			return verdict(d, PW_VERDICT_REJECT, "RULE_ERROR", PW_TIER_NONE, check,
 			               json_string(RULE_BOUNDS), json_string(err),
 			               "%s: cannot be evaluated: %s", check, err);
-		bool hit = pw_logic_truthy(v);
-		json_decref(v);
 		if (hit)
 			return apply_rule(rule, check, call, d);
 	}

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/canon.h"
 #include "core/err.h"
 
 #define PW_EVENT_DOMAIN    "pitwall-event-v1"
@@ -47,6 +48,21 @@ extern const char pw_event_genesis_prev[PW_HASH_STR_LEN + 1];
  * PW_ERR_NOMEM.
  */
 PW_MUST_CHECK pw_status pw_event_hash(const json_t *ev, char out[PW_HASH_STR_LEN + 1]);
+
+/*
+ * The same hash from bytes, for a reader that holds the event's canonical
+ * form already: line[0..len) as pw_canon_object() accepted it, m[0..n) its
+ * members. Cut the "hash" member out of a canonical object and what is left
+ * is the canonical form of the object without it, so nothing is built or
+ * serialized. The same statuses as pw_event_hash(). A hasher keeps SHA-256
+ * ready between events; one hasher is for one thread.
+ */
+typedef struct pw_event_hasher pw_event_hasher;
+PW_MUST_CHECK pw_status pw_event_hasher_new(pw_event_hasher **out);
+void pw_event_hasher_free(pw_event_hasher *h);
+PW_MUST_CHECK pw_status pw_event_hash_canon(pw_event_hasher *h, const char *line, size_t len,
+                                            const pw_canon_member *m, size_t n,
+                                            char out[PW_HASH_STR_LEN + 1]);
 
 /*
  * Set ev's "v", "run_id", "seq", "prev" (and "time_ms" when ev has none)

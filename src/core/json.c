@@ -8,6 +8,7 @@
  */
 #include "core/json.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,12 +18,7 @@
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
-/*
- * Decode one code point from s[0..len). Returns its byte length (1-4), or
- * 0 when the sequence is invalid: truncated, overlong, a surrogate, above
- * U+10FFFF.
- */
-static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+size_t pw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	unsigned char c = s[0];
 	size_t n;
@@ -57,9 +53,16 @@ bool pw_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
+	/* eight bytes at a time while they are ASCII and none is NUL */
+	for (uint64_t x; len - i >= 8; i += 8) {
+		memcpy(&x, p + i, 8);
+		if (((x | ((x - UINT64_C(0x0101010101010101)) & ~x)) &
+		     UINT64_C(0x8080808080808080)) != 0)
+			break;
+	}
 	while (i < len) {
 		uint32_t cp;
-		size_t n = utf8_decode(p + i, len - i, &cp);
+		size_t n = pw_utf8_decode(p + i, len - i, &cp);
 		if (n == 0 || cp == 0)
 			return false;
 		i += n;
@@ -266,6 +269,15 @@ pw_status pw_jcs_number(double d, char out[PW_JCS_NUMBER_MAX])
 		out[o++] = '-';
 		d = -d;
 	}
+	/*
+	 * An integer below 2^53 is exact, and no shorter digits read back as
+	 * it, so Number::toString writes all its digits: the common case of
+	 * times, counts and sequence numbers, without the search below.
+	 */
+	if (d < 9007199254740992.0 && d == (double)(int64_t)d) {
+		int r = snprintf(out + o, PW_JCS_NUMBER_MAX - o, "%" PRId64, (int64_t)d);
+		return r > 0 && (size_t)r < PW_JCS_NUMBER_MAX - o ? PW_OK : PW_ERR_INTERNAL;
+	}
 	/* Shortest digits that read back as d (ECMA-262 Number::toString step 5). */
 	for (int prec = 1; prec <= 17; prec++) {
 		k = round_digits(d, prec, digits, &point);
@@ -387,7 +399,7 @@ static int32_t next_unit(const unsigned char **p, const unsigned char *end, uint
 	}
 	if (*p >= end)
 		return -1;
-	size_t n = utf8_decode(*p, (size_t)(end - *p), &cp);
+	size_t n = pw_utf8_decode(*p, (size_t)(end - *p), &cp);
 	if (n == 0) {
 		int32_t byte = **p;
 		(*p)++;
@@ -401,11 +413,10 @@ static int32_t next_unit(const unsigned char **p, const unsigned char *end, uint
 	return (int32_t)(0xd800 + (cp >> 10));
 }
 
-static int utf16_cmp(const void *pa, const void *pb)
+int pw_utf16_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
 	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-	const unsigned char *xe = x + strlen(a), *ye = y + strlen(b);
+	const unsigned char *xe = x + alen, *ye = y + blen;
 	uint32_t px = 0, py = 0;
 	for (;;) {
 		int32_t ux = next_unit(&x, xe, &px), uy = next_unit(&y, ye, &py);
@@ -414,6 +425,12 @@ static int utf16_cmp(const void *pa, const void *pb)
 		if (ux < 0)
 			return 0;
 	}
+}
+
+static int utf16_cmp(const void *pa, const void *pb)
+{
+	const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+	return pw_utf16_cmp(a, strlen(a), b, strlen(b));
 }
 
 static pw_status dump(jbuf *b, const json_t *v, unsigned depth, unsigned max_depth)

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
@@ -79,6 +80,19 @@ bool pw_utf8_valid(const char *s, size_t len);
  * its last complete UTF-8 character, so that it stays valid UTF-8.
  */
 void pw_utf8_trim(char *s);
+
+/*
+ * Decode one code point from s[0..len) into *cp. Returns its byte length
+ * (1-4), or 0 when the sequence is invalid: truncated, overlong, a
+ * surrogate, above U+10FFFF.
+ */
+size_t pw_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+
+/*
+ * Order of two member names in RFC 8785 (by their UTF-16 code units):
+ * negative, zero or positive as a sorts before, with or after b.
+ */
+int pw_utf16_cmp(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Number of Unicode code points in valid UTF-8 s[0..len). */
 size_t pw_utf8_codepoints(const char *s, size_t len);

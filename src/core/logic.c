@@ -1082,7 +1082,9 @@ static const struct lg_opdef {
 static const struct lg_opdef *op_find(const char *key, size_t klen)
 {
 	for (size_t i = 0; i < sizeof lg_ops / sizeof lg_ops[0]; i++) {
-		if (strlen(lg_ops[i].name) == klen && memcmp(lg_ops[i].name, key, klen) == 0)
+		/* the first byte rules out most names before their length is taken */
+		if (klen > 0 && lg_ops[i].name[0] == key[0] && strlen(lg_ops[i].name) == klen &&
+		    memcmp(lg_ops[i].name, key, klen) == 0)
 			return &lg_ops[i];
 	}
 	return NULL;
@@ -1297,16 +1299,28 @@ static pw_status var_lookup(struct lg_ctx *c, const struct lg_scope *sc, const l
 
 	if (ta == JS_UNDEF || ta == JS_NULL || (ta == JS_STR && json_string_length(a->j) == 0))
 		return scope_whole(c, sc, out);
-	st = js_tostring(c, a, &path);
+	/* a path that is a string already is read in place, charged as sb_add() would */
+	const char *p;
+	size_t plen;
+	if (a->kind == LV_JSON && json_is_string(a->j)) {
+		p = json_string_value(a->j);
+		plen = json_string_length(a->j);
+		if (plen > LG_STR_CAP)
+			return fail(c, PW_ERR_LIMIT, "string longer than %zu bytes", LG_STR_CAP);
+		st = charge(c, plen / LG_BYTES_PER_STEP);
+	} else {
+		st = js_tostring(c, a, &path);
+		p = path.p != NULL ? path.p : "";
+		plen = path.len;
+	}
 	if (st != PW_OK)
 		goto out;
 	if (!sc->frame)
 		cur = lv_ref(sc->data, sc->nest);
-	const char *p = path.p != NULL ? path.p : "";
 	for (size_t pos = 0;;) {
 		const char *seg = p + pos;
-		const char *dot = memchr(seg, '.', path.len - pos);
-		size_t n = dot != NULL ? (size_t)(dot - seg) : path.len - pos;
+		const char *dot = memchr(seg, '.', plen - pos);
+		size_t n = dot != NULL ? (size_t)(dot - seg) : plen - pos;
 		st = charge(c, 1);
 		if (st != PW_OK)
 			goto out;

@@ -77,17 +77,18 @@ static pw_status check_post(const pw_action *a, const json_t *data, pw_outcome *
 	char check[32], err[256];
 	for (size_t i = 0; i < json_array_size(list) && !*bad; i++) {
 		json_t *v = NULL;
-		snprintf(check, sizeof check, "post[%zu]", i);
 		pw_status st =
 		        pw_logic_eval(json_array_get(list, i), data, NULL, &v, err, sizeof err);
 		if (st == PW_ERR_NOMEM)
 			return st;
 		*bad = st != PW_OK || !pw_logic_truthy(v);
 		json_decref(v);
-		if (*bad)
+		if (*bad) {
+			snprintf(check, sizeof check, "post[%zu]", i);
 			return failed(o, "POSTCONDITION_FAILED", PW_TIER_UNCORRECTED, check,
 			              "%s: postcondition %s", check,
 			              st != PW_OK ? err : "does not hold");
+		}
 	}
 	return PW_OK;
 }

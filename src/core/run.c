@@ -81,9 +81,11 @@ static pw_status fail(char *err, size_t errlen, uint64_t seq, const char *fmt, .
 	return PW_ERR_INVALID;
 }
 
-/* Replace *slot with a copy of s. */
+/* Replace *slot with a copy of s (unless it holds s already: a state that does not change). */
 static pw_status set_str(char **slot, const char *s)
 {
+	if (*slot != NULL && strcmp(*slot, s) == 0)
+		return PW_OK;
 	char *c = strdup(s);
 	if (c == NULL)
 		return PW_ERR_NOMEM;
@@ -101,19 +103,17 @@ static pw_status halt(pw_run *r, const char *reason, uint64_t seq)
 	return set_str(&r->halt_reason, reason ? reason : "halted");
 }
 
-static pw_tier tier_of(const json_t *ev, bool *ok)
+static pw_tier tier_of(const pw_fold_in *e, bool *ok)
 {
 	pw_tier t = PW_TIER_NONE;
-	const json_t *v = json_object_get(ev, "tier");
-	*ok = v == NULL || json_is_null(v) ||
-	      (json_is_string(v) && pw_tier_parse(json_string_value(v), &t) == PW_OK);
+	*ok = !e->tier_bad && (e->tier == NULL || pw_tier_parse(e->tier, &t) == PW_OK);
 	return t;
 }
 
-static pw_status fold_genesis(pw_run *r, const json_t *ev, uint64_t seq, char *err, size_t errlen)
+static pw_status fold_genesis(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err,
+                              size_t errlen)
 {
-	const char *wf = pw_event_str(ev, "workflow_id"), *state = pw_event_str(ev, "state");
-	const char *name = pw_event_str(ev, "workflow");
+	const char *wf = e->workflow_id, *state = e->state, *name = e->workflow;
 	if (seq != 0 || r->n_events != 0)
 		return fail(err, errlen, seq, "a genesis event after the start of the run");
 	if (wf == NULL || strlen(wf) != PW_HASH_STR_LEN || strncmp(wf, "sha256:", 7) != 0 ||
@@ -122,18 +122,17 @@ static pw_status fold_genesis(pw_run *r, const json_t *ev, uint64_t seq, char *e
 	memcpy(r->workflow_id, wf, PW_HASH_STR_LEN + 1);
 	PW_TRY(set_str(&r->state, state));
 	PW_TRY(set_str(&r->workflow, name));
-	r->started_ms = pw_event_int(ev, "time_ms");
+	r->started_ms = e->time_ms;
 	return PW_OK;
 }
 
-static pw_status fold_call(pw_run *r, const json_t *ev, uint64_t seq, char *err, size_t errlen)
+static pw_status fold_call(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err, size_t errlen)
 {
-	const char *call_id = pw_event_str(ev, "call_id"), *vs = pw_event_str(ev, "verdict");
-	const char *agent = pw_event_str(ev, "agent"), *action = pw_event_str(ev, "action");
-	const char *reason = pw_event_str(ev, "reason");
+	const char *call_id = e->call_id, *vs = e->verdict, *agent = e->agent, *action = e->action;
+	const char *reason = e->reason;
 	pw_verdict v;
 	bool tier_ok;
-	pw_tier tier = tier_of(ev, &tier_ok);
+	pw_tier tier = tier_of(e, &tier_ok);
 	if (call_id == NULL || agent == NULL || reason == NULL || vs == NULL ||
 	    pw_verdict_parse(vs, &v) != PW_OK || !tier_ok)
 		return fail(err, errlen, seq,
@@ -162,9 +161,8 @@ static pw_status fold_call(pw_run *r, const json_t *ev, uint64_t seq, char *err,
 	}
 	case PW_VERDICT_APPROVAL: {
 		r->counts.approval++;
-		const char *aid = pw_event_str(ev, "approval_id"),
-		           *owner = pw_event_str(ev, "owner");
-		int64_t exp = pw_event_int(ev, "expires_ms");
+		const char *aid = e->approval_id, *owner = e->owner;
+		int64_t exp = e->expires_ms;
 		if (aid == NULL || owner == NULL || exp < 0)
 			return fail(err, errlen, seq,
 			            "approval verdict without approval_id, owner or expires_ms");
@@ -238,12 +236,11 @@ static pw_status add_caps(pw_run *r, const json_t *caps, uint64_t seq, char *err
 	return PW_OK;
 }
 
-static pw_status fold_result(pw_run *r, const json_t *ev, uint64_t seq, char *err, size_t errlen)
+static pw_status fold_result(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err, size_t errlen)
 {
-	const char *call_id = pw_event_str(ev, "call_id"), *outcome = pw_event_str(ev, "outcome");
-	const char *state = pw_event_str(ev, "state");
+	const char *call_id = e->call_id, *outcome = e->outcome, *state = e->state;
 	bool tier_ok;
-	pw_tier tier = tier_of(ev, &tier_ok);
+	pw_tier tier = tier_of(e, &tier_ok);
 	if (call_id == NULL || outcome == NULL || state == NULL || !tier_ok)
 		return fail(err, errlen, seq, "result event without call_id, outcome or state");
 	bool ok = strcmp(outcome, "ok") == 0;
@@ -257,17 +254,17 @@ static pw_status fold_result(pw_run *r, const json_t *ev, uint64_t seq, char *er
 		r->counts.failed++;
 	r->counts.tier[tier]++;
 	if (ok)
-		PW_TRY(add_caps(r, json_object_get(ev, "caps"), seq, err, errlen));
+		PW_TRY(add_caps(r, e->caps, seq, err, errlen));
 	PW_TRY(set_str(&r->state, state));
 	if (tier == PW_TIER_FATAL || tier == PW_TIER_POLICY)
-		PW_TRY(halt(r, pw_event_str(ev, "reason"), seq));
+		PW_TRY(halt(r, e->reason, seq));
 	return PW_OK;
 }
 
-static pw_status fold_resolve(pw_run *r, const json_t *ev, uint64_t seq, char *err, size_t errlen)
+static pw_status fold_resolve(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err,
+                              size_t errlen)
 {
-	const char *call_id = pw_event_str(ev, "call_id"), *state = pw_event_str(ev, "state");
-	const char *outcome = pw_event_str(ev, "outcome"), *by = pw_event_str(ev, "by");
+	const char *call_id = e->call_id, *state = e->state, *outcome = e->outcome, *by = e->by;
 	if (call_id == NULL || state == NULL || outcome == NULL || by == NULL ||
 	    (strcmp(outcome, "ok") != 0 && strcmp(outcome, "failed") != 0))
 		return fail(err, errlen, seq,
@@ -278,10 +275,10 @@ static pw_status fold_resolve(pw_run *r, const json_t *ev, uint64_t seq, char *e
 	return set_str(&r->state, state);
 }
 
-pw_status pw_run_fold(pw_run *r, const json_t *ev, char *err, size_t errlen)
+pw_status pw_run_fold_in(pw_run *r, const pw_fold_in *e, char *err, size_t errlen)
 {
-	const char *kind = pw_event_str(ev, "kind"), *hash = pw_event_str(ev, "hash");
-	int64_t seq = pw_event_int(ev, "seq");
+	const char *kind = e->kind, *hash = e->hash;
+	int64_t seq = e->seq;
 	if (kind == NULL || hash == NULL || strlen(hash) != PW_HASH_STR_LEN || seq < 0)
 		return fail(err, errlen, r->n_events, "event without kind, seq or hash");
 	if ((uint64_t)seq != r->n_events)
@@ -291,25 +288,54 @@ pw_status pw_run_fold(pw_run *r, const json_t *ev, char *err, size_t errlen)
 		return fail(err, errlen, (uint64_t)seq, "the run has no genesis");
 	pw_status st;
 	if (strcmp(kind, "genesis") == 0) {
-		const char *rid = pw_event_str(ev, "run_id");
+		const char *rid = e->run_id;
 		if (rid == NULL || !pw_id_valid(rid))
 			return fail(err, errlen, 0, "genesis without a valid run_id");
 		snprintf(r->run_id, sizeof r->run_id, "%s", rid);
-		st = fold_genesis(r, ev, (uint64_t)seq, err, errlen);
+		st = fold_genesis(r, e, (uint64_t)seq, err, errlen);
 	} else if (strcmp(kind, "call") == 0)
-		st = fold_call(r, ev, (uint64_t)seq, err, errlen);
+		st = fold_call(r, e, (uint64_t)seq, err, errlen);
 	else if (strcmp(kind, "result") == 0)
-		st = fold_result(r, ev, (uint64_t)seq, err, errlen);
+		st = fold_result(r, e, (uint64_t)seq, err, errlen);
 	else if (strcmp(kind, "resolve") == 0)
-		st = fold_resolve(r, ev, (uint64_t)seq, err, errlen);
+		st = fold_resolve(r, e, (uint64_t)seq, err, errlen);
 	else
 		st = fail(err, errlen, (uint64_t)seq, "unknown event kind \"%s\"", kind);
 	if (st != PW_OK)
 		return st;
 	r->n_events++;
-	r->last_ms = pw_event_int(ev, "time_ms");
+	r->last_ms = e->time_ms;
 	memcpy(r->head, hash, PW_HASH_STR_LEN + 1);
 	return PW_OK;
+}
+
+pw_status pw_run_fold(pw_run *r, const json_t *ev, char *err, size_t errlen)
+{
+	const json_t *tier = json_object_get(ev, "tier");
+	pw_fold_in e = {
+	        .kind = pw_event_str(ev, "kind"),
+	        .hash = pw_event_str(ev, "hash"),
+	        .run_id = pw_event_str(ev, "run_id"),
+	        .seq = pw_event_int(ev, "seq"),
+	        .time_ms = pw_event_int(ev, "time_ms"),
+	        .workflow_id = pw_event_str(ev, "workflow_id"),
+	        .workflow = pw_event_str(ev, "workflow"),
+	        .state = pw_event_str(ev, "state"),
+	        .call_id = pw_event_str(ev, "call_id"),
+	        .verdict = pw_event_str(ev, "verdict"),
+	        .agent = pw_event_str(ev, "agent"),
+	        .action = pw_event_str(ev, "action"),
+	        .reason = pw_event_str(ev, "reason"),
+	        .approval_id = pw_event_str(ev, "approval_id"),
+	        .owner = pw_event_str(ev, "owner"),
+	        .expires_ms = pw_event_int(ev, "expires_ms"),
+	        .tier = json_string_value(tier),
+	        .tier_bad = tier != NULL && !json_is_null(tier) && !json_is_string(tier),
+	        .outcome = pw_event_str(ev, "outcome"),
+	        .caps = json_object_get(ev, "caps"),
+	        .by = pw_event_str(ev, "by"),
+	};
+	return pw_run_fold_in(r, &e, err, errlen);
 }
 
 const pw_open_call *pw_run_open_call(const pw_run *r, const char *call_id)

@@ -92,6 +92,31 @@ void pw_run_init(pw_run *r);
  */
 PW_MUST_CHECK pw_status pw_run_fold(pw_run *r, const json_t *ev, char *err, size_t errlen);
 
+/*
+ * The members of an event that folding reads, for a reader that does not
+ * build the event as JSON (verify.c reads canonical lines in place):
+ * pw_run_fold() takes them from the JSON and calls pw_run_fold_in(). A
+ * string is NULL unless the member is a string; an integer is -1 unless the
+ * member is one (pw_event_int()).
+ */
+typedef struct pw_fold_in {
+	const char *kind, *hash, *run_id;
+	int64_t seq, time_ms;
+	const char *workflow_id, *workflow; /* genesis */
+	const char *state;                  /* genesis, result, resolve */
+	const char *call_id;                /* call, result, resolve */
+	const char *verdict, *agent, *action, *reason;
+	const char *approval_id, *owner; /* approval */
+	int64_t expires_ms;
+	const char *tier; /* NULL: absent, null or not a string */
+	bool tier_bad;    /* "tier" is there and neither null nor a string */
+	const char *outcome;
+	const json_t *caps; /* borrowed; the "caps" member as it is, or NULL when absent */
+	const char *by;
+} pw_fold_in;
+
+PW_MUST_CHECK pw_status pw_run_fold_in(pw_run *r, const pw_fold_in *e, char *err, size_t errlen);
+
 /* Free everything r holds and leave it empty. */
 void pw_run_release(pw_run *r);
 

@@ -975,8 +975,9 @@ static pw_status check_pattern(sc_validate *v, const sc_node *n, const json_t *i
 		if (v->md == NULL)
 			return PW_ERR_NOMEM;
 	}
+	/* check_string() has checked the subject's UTF-8: PCRE2 need not check it again */
 	int rc = pcre2_match(n->re, (PCRE2_SPTR)json_string_value(inst), json_string_length(inst),
-	                     0, 0, v->md, v->s->mctx);
+	                     0, PCRE2_NO_UTF_CHECK, v->md, v->s->mctx);
 	if (rc >= 0)
 		return PW_OK; /* 0: matched, the ovector too small to say where */
 	switch (rc) {

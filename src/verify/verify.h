@@ -70,6 +70,42 @@ void pw_verify_free(pw_verifier *v);
  */
 PW_MUST_CHECK pw_status pw_verify_event(pw_verifier *v, const json_t *ev);
 
+/*
+ * Lines of an export, read in place. An exported line is the canonical
+ * form of its event (event.h), so the verifier need not build the event
+ * as JSON to check it: it hashes the line's bytes and compares members as
+ * bytes, and builds as JSON only what the replay needs (the input and the
+ * result). A line that is not canonical is read the ordinary way
+ * (pw_json_parse(), then as pw_verify_event()), and so is an event that
+ * does not pass a check, so that the report is the same either way.
+ *
+ * Preparing a line does not touch the verifier: lines may be prepared
+ * ahead, in another thread (each thread with its own hasher), and are then
+ * fed in order with pw_verify_line().
+ */
+typedef struct pw_verify_prep pw_verify_prep;
+PW_MUST_CHECK pw_status pw_verify_prep_new(pw_verify_prep **out);
+void pw_verify_prep_free(pw_verify_prep *p);
+
+/*
+ * Read line[0..len) (without its newline; borrowed until pw_verify_line()
+ * has taken it) into p. PW_ERR_NOMEM; PW_OK otherwise, whatever the line.
+ */
+PW_MUST_CHECK pw_status pw_verify_prepare(pw_event_hasher *h, pw_verify_prep *p, const char *line,
+                                          size_t len);
+
+/*
+ * Feed the prepared line as the next event: PW_OK or PW_ERR_NOMEM as
+ * pw_verify_event(). What the verifier keeps of the line's values it holds
+ * its own references to; the line's are released when p prepares another
+ * line, in the thread that made them (which keeps malloc() from passing
+ * memory between threads, a cost measured in bench/RESULTS.md). When the line is not a JSON object,
+ * the event is not fed: the status of pw_json_parse() (PW_ERR_TOO_LARGE over PW_EVENT_MAX_BYTES,
+ * PW_ERR_INVALID for another JSON value) with why in perr.
+ */
+PW_MUST_CHECK pw_status pw_verify_line(pw_verifier *v, pw_verify_prep *p, char *perr,
+                                       size_t perrlen);
+
 /* The report so far. A log with no event at all is not valid (check "genesis"). */
 const pw_verify_report *pw_verify_report_get(const pw_verifier *v);
 

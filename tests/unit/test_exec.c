@@ -971,7 +971,8 @@ static void expect_template_refused(const pw_template_ctx *ctx, const char *tmpl
 	err[0] = '\0';
 	pw_status st = pw_template_expand(tmpl, ctx, &out, err, sizeof err);
 	if (st != PW_ERR_INVALID)
-		fail_msg("template %s: got %s, want invalid", tmpl, pw_status_name(st));
+		fail_msg("template %s: got %s, want invalid", tmpl ? tmpl : "(null)",
+		         pw_status_name(st));
 	assert_null(out);
 	if (needle != NULL)
 		assert_contains(err, needle);
