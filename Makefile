@@ -5,13 +5,15 @@
 #   make asan    the unit, CLI and fuzz (corpus replay) suites under AddressSanitizer + UBSan
 #   make fuzz    each libFuzzer harness for FUZZ_SECONDS (60) with clang; not part of make test
 #   make format  reformat the C sources; make format-check verifies them
+#   make bench   the verify and MCP latency benchmarks (bench/README.md), release build-bench
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+BENCH_BUILD ?= build-bench
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find src tests -name '*.[ch]')
 
-.PHONY: all setup build test demo asan fuzz format format-check clean
+.PHONY: all setup build test demo asan fuzz bench format format-check clean
 
 all: build
 
@@ -41,6 +43,14 @@ asan: setup
 fuzz:
 	@FUZZ_BUILD=$(FUZZ_BUILD) scripts/fuzz $(FUZZ_PARSERS)
 
+bench: setup
+	@[ -f $(BENCH_BUILD)/build.ninja ] || meson setup $(BENCH_BUILD) \
+		-Dbuildtype=release -Dbench=true >/dev/null
+	@meson configure $(BENCH_BUILD) -Dbench=true >/dev/null
+	@ninja -C $(BENCH_BUILD) pitwall gen_log timed mcp_latency >/dev/null || ninja -C $(BENCH_BUILD)
+	@bench/verify.sh $(BENCH_BUILD)
+	@bench/mcp_latency.sh $(BENCH_BUILD)
+
 format:
 	@clang-format -i $(C_SOURCES)
 
@@ -48,4 +58,4 @@ format-check:
 	@clang-format --dry-run --Werror $(C_SOURCES) && echo "format: ok"
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(BENCH_BUILD)
