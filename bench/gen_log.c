@@ -40,6 +40,7 @@
 #include "core/event.h"
 #include "core/json.h"
 #include "core/outcome.h"
+#include "core/record.h"
 #include "core/run.h"
 #include "core/spec.h"
 
@@ -82,80 +83,7 @@ static uint64_t rnd(gen *g, uint64_t n)
 
 /* ---- what the broker writes ------------------------------------------------ */
 
-/* Set key to v (reference stolen) unless v is NULL; as broker.c's put(). */
-static pw_status put(json_t *o, const char *key, json_t *v)
-{
-	if (v == NULL)
-		return PW_OK;
-	return json_object_set_new(o, key, v) == 0 ? PW_OK : PW_ERR_NOMEM;
-}
-
-static json_t *opt_str(const char *s)
-{
-	return s && *s ? json_string(s) : NULL;
-}
-
-/* The call event: a copy of broker.c's call_event(). */
-static json_t *call_event(const pw_run *run, const pw_call *c, const pw_decision *d,
-                          const char *call_id)
-{
-	json_t *ev = json_object();
-	json_t *obs =
-	        json_pack("{s:o,s:o,s:b,s:b,s:o*}", "workflow_id",
-	                  c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
-	                  c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy",
-	                  c->busy, "spec_unreadable", c->spec_unreadable, "spec_error",
-	                  c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
-	pw_status st = ev && obs ? PW_OK : PW_ERR_NOMEM;
-	if (st == PW_OK)
-		st = put(ev, "kind", json_string("call"));
-	if (st == PW_OK)
-		st = put(ev, "call_id", json_string(call_id));
-	if (st == PW_OK)
-		st = put(ev, "agent", json_string(c->agent));
-	if (st == PW_OK)
-		st = put(ev, "action", c->action ? json_string(c->action) : json_null());
-	if (st == PW_OK)
-		st = put(ev, "input", c->input ? json_incref((json_t *)c->input) : json_null());
-	if (st == PW_OK && c->input == NULL)
-		st = put(ev, "input_error", json_string(c->input_error ? c->input_error : "?"));
-	if (st == PW_OK)
-		st = put(ev, "observed", obs);
-	obs = NULL;
-	if (st == PW_OK)
-		st = put(ev, "state", json_string(run->state));
-	if (st == PW_OK)
-		st = put(ev, "verdict", json_string(pw_verdict_name(d->verdict)));
-	if (st == PW_OK)
-		st = put(ev, "reason", json_string(d->reason ? d->reason : "?"));
-	if (st == PW_OK)
-		st = put(ev, "tier", opt_str(pw_tier_name(d->tier)));
-	if (st == PW_OK)
-		st = put(ev, "check", opt_str(d->check));
-	if (st == PW_OK && d->expected)
-		st = put(ev, "expected", json_incref(d->expected));
-	if (st == PW_OK && d->actual)
-		st = put(ev, "actual", json_incref(d->actual));
-	if (st == PW_OK)
-		st = put(ev, "owner", opt_str(d->owner));
-	if (st == PW_OK && d->verdict == PW_VERDICT_APPROVAL) {
-		char aid[80];
-		snprintf(aid, sizeof aid, "a%s", call_id + 1);
-		st = put(ev, "approval_id", json_string(aid));
-		if (st == PW_OK)
-			st = put(ev, "expires_ms", json_real((double)d->expires_ms));
-	}
-	if (st == PW_OK)
-		st = put(ev, "message", json_string(d->message));
-	json_decref(obs);
-	if (st != PW_OK) {
-		json_decref(ev);
-		return NULL;
-	}
-	return ev;
-}
-
-/* What one execution left; as broker.c's struct observed. */
+/* What one execution left (pw_exec_record, owning its values). */
 typedef struct observed {
 	pw_how how;
 	int exit_status, signal;
@@ -167,48 +95,14 @@ typedef struct observed {
 	char why[512]; /* what the executor said */
 } observed;
 
-/* The result event: a copy of broker.c's result_event(). */
-static json_t *result_event(const gen *g, const pw_action *a, const json_t *input,
-                            const char *call_id, const observed *o, int64_t now)
-{
-	pw_exec_facts f = {o->how, o->exit_status, o->signal, o->result, now};
-	pw_outcome oc;
-	if (pw_outcome_compute(g->spec, a, &g->run, input, &f, &oc) != PW_OK)
-		return NULL;
-	if (!oc.ok && o->why[0] != '\0' && (f.how != PW_HOW_EXITED || o->result == NULL)) {
-		size_t n = strlen(oc.message);
-		snprintf(oc.message + n, sizeof oc.message - n, ": %s", o->why);
-		pw_utf8_trim(oc.message);
-	}
-	json_t *ev = json_pack(
-	        "{ss ss ss ss so so so ss ss* ss* ss sO ss so so sb so* ss so}", "kind", "result",
-	        "call_id", call_id, "action", a->name, "how", pw_how_name(f.how), "exit",
-	        f.how == PW_HOW_EXITED ? json_real(f.exit_status) : json_null(), "signal",
-	        f.signal > 0 ? json_real(f.signal) : json_null(), "result",
-	        o->result ? json_incref(o->result) : json_null(), "outcome",
-	        oc.ok ? "ok" : "failed", "tier", pw_tier_name(oc.tier), "check",
-	        oc.check[0] ? oc.check : NULL, "reason", oc.reason, "caps", oc.caps, "state",
-	        oc.state, "duration_ms", json_real((double)o->duration_ms), "stdout_bytes",
-	        json_real((double)o->stdout_bytes), "stdout_truncated", o->stdout_truncated,
-	        "stderr", o->stderr_tail ? json_incref(o->stderr_tail) : NULL, "message",
-	        oc.message, "time_ms", json_real((double)now));
-	pw_outcome_release(&oc);
-	return ev;
-}
-
-/* The resolve event: as broker.c's pw_broker_resolve(). */
+/* The resolve event, as pw_broker_resolve() writes it. */
 static json_t *resolve_event(const gen *g, const char *call_id, bool ok, const char *owner,
                              const char *note)
 {
 	const pw_open_call *oc = pw_run_open_call(&g->run, call_id);
 	if (oc == NULL)
 		die("resolve: call %s is not open", call_id);
-	const pw_action *a = pw_spec_action(g->spec, oc->action);
-	const json_t *to = a ? json_object_get(a->def, "to") : NULL;
-	const char *state = ok && json_is_string(to) ? json_string_value(to) : g->run.state;
-	return json_pack("{ss ss ss ss ss ss ss*}", "kind", "resolve", "call_id", call_id, "action",
-	                 oc->action, "outcome", ok ? "ok" : "failed", "by", owner, "state", state,
-	                 "note", note);
+	return pw_record_resolve(g->spec, &g->run, oc, ok, owner, note);
 }
 
 /*
@@ -343,13 +237,16 @@ static pw_verdict call(gen *g, const char *agent, const char *action, const char
 	if (pw_decide(g->spec, &g->run, &c, &d) != PW_OK)
 		die("cannot decide call %" PRIu64, g->seq);
 	snprintf(call_id, 32, "c%" PRIu64, g->seq);
-	append(g, call_event(&g->run, &c, &d, call_id), g->now);
+	append(g, pw_record_call(g->run.state, &c, &d, call_id), g->now);
 	pw_verdict verdict = d.verdict;
 	if (verdict == PW_VERDICT_ALLOW && !in_doubt) {
 		observed o;
 		execute(g, a, in, &o);
 		int64_t end = g->now + (int64_t)o.duration_ms + 1;
-		append(g, result_event(g, a, in, call_id, &o, end), end);
+		pw_exec_record rec = {o.how,          o.exit_status,      o.signal,
+		                      o.result,       o.stderr_tail,      o.duration_ms,
+		                      o.stdout_bytes, o.stdout_truncated, o.why};
+		append(g, pw_record_result(g->spec, a, &g->run, in, call_id, &rec, end), end);
 		json_decref(o.result);
 		json_decref(o.stderr_tail);
 	}

@@ -14,6 +14,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/outcome.h"
+#include "core/record.h"
 #include "core/run.h"
 #include "exec/exec.h"
 #include "exec/template.h"
@@ -369,65 +370,6 @@ static json_t *opt_str(const char *s)
 	return s && *s ? json_string(s) : NULL;
 }
 
-static json_t *call_event(const pw_broker *b, const pw_call *c, const pw_decision *d,
-                          const char *call_id)
-{
-	json_t *ev = json_object();
-	json_t *obs =
-	        json_pack("{s:o,s:o,s:b,s:b,s:o*}", "workflow_id",
-	                  c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
-	                  c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy",
-	                  c->busy, "spec_unreadable", c->spec_unreadable, "spec_error",
-	                  c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
-	pw_status st = ev && obs ? PW_OK : PW_ERR_NOMEM;
-	if (st == PW_OK)
-		st = put(ev, "kind", json_string("call"));
-	if (st == PW_OK)
-		st = put(ev, "call_id", json_string(call_id));
-	if (st == PW_OK)
-		st = put(ev, "agent", json_string(c->agent));
-	if (st == PW_OK)
-		st = put(ev, "action", c->action ? json_string(c->action) : json_null());
-	if (st == PW_OK)
-		st = put(ev, "input", c->input ? json_incref((json_t *)c->input) : json_null());
-	if (st == PW_OK && c->input == NULL)
-		st = put(ev, "input_error", json_string(c->input_error ? c->input_error : "?"));
-	if (st == PW_OK)
-		st = put(ev, "observed", obs);
-	obs = NULL;
-	if (st == PW_OK)
-		st = put(ev, "state", json_string(b->run.state));
-	if (st == PW_OK)
-		st = put(ev, "verdict", json_string(pw_verdict_name(d->verdict)));
-	if (st == PW_OK)
-		st = put(ev, "reason", json_string(d->reason ? d->reason : "?"));
-	if (st == PW_OK)
-		st = put(ev, "tier", opt_str(pw_tier_name(d->tier)));
-	if (st == PW_OK)
-		st = put(ev, "check", opt_str(d->check));
-	if (st == PW_OK && d->expected)
-		st = put(ev, "expected", json_incref(d->expected));
-	if (st == PW_OK && d->actual)
-		st = put(ev, "actual", json_incref(d->actual));
-	if (st == PW_OK)
-		st = put(ev, "owner", opt_str(d->owner));
-	if (st == PW_OK && d->verdict == PW_VERDICT_APPROVAL) {
-		char aid[80];
-		snprintf(aid, sizeof aid, "a%s", call_id + 1);
-		st = put(ev, "approval_id", json_string(aid));
-		if (st == PW_OK)
-			st = put(ev, "expires_ms", json_real((double)d->expires_ms));
-	}
-	if (st == PW_OK)
-		st = put(ev, "message", json_string(d->message));
-	json_decref(obs);
-	if (st != PW_OK) {
-		json_decref(ev);
-		return NULL;
-	}
-	return ev;
-}
-
 /* "type@value" strings of a caps list ({cap, value}). */
 static json_t *cap_strings_of(const json_t *caps)
 {
@@ -709,42 +651,17 @@ out:
 	return st;
 }
 
-/*
- * The result event of an execution, its outcome computed against the run
- * as folded now and at now_ms, which is also the event's time: a
- * capability's ttl counts from the recorded time.
- */
-static json_t *result_event(const pw_broker *b, const pw_action *a, const json_t *input,
-                            const char *call_id, const observed *o, int64_t now)
+/* The record of an execution, as the result event writes it. */
+static pw_exec_record record_of(const observed *o)
 {
-	pw_exec_facts f = {o->how, o->exit_status, o->signal, o->result, now};
-	pw_outcome oc;
-	if (pw_outcome_compute(b->sf.spec, a, &b->run, input, &f, &oc) != PW_OK)
-		return NULL;
-	if (!oc.ok && o->why[0] != '\0' && (f.how != PW_HOW_EXITED || o->result == NULL)) {
-		size_t n = strlen(oc.message);
-		snprintf(oc.message + n, sizeof oc.message - n, ": %s", o->why);
-		pw_utf8_trim(oc.message);
-	}
-	json_t *ev = json_pack(
-	        "{ss ss ss ss so so so ss ss* ss* ss sO ss so so sb so* ss so}", "kind", "result",
-	        "call_id", call_id, "action", a->name, "how", pw_how_name(f.how), "exit",
-	        f.how == PW_HOW_EXITED ? json_real(f.exit_status) : json_null(), "signal",
-	        f.signal > 0 ? json_real(f.signal) : json_null(), "result",
-	        o->result ? json_incref(o->result) : json_null(), "outcome",
-	        oc.ok ? "ok" : "failed", "tier", pw_tier_name(oc.tier), "check",
-	        oc.check[0] ? oc.check : NULL, "reason", oc.reason, "caps", oc.caps, "state",
-	        oc.state, "duration_ms", json_real((double)o->duration_ms), "stdout_bytes",
-	        json_real((double)o->stdout_bytes), "stdout_truncated", o->stdout_truncated,
-	        "stderr", o->stderr_tail ? json_incref(o->stderr_tail) : NULL, "message",
-	        oc.message, "time_ms", json_real((double)now));
-	pw_outcome_release(&oc);
-	return ev;
+	return (pw_exec_record){o->how,          o->exit_status,      o->signal,
+	                        o->result,       o->stderr_tail,      o->duration_ms,
+	                        o->stdout_bytes, o->stdout_truncated, o->why};
 }
 
 /*
  * Append an event in its own transaction, after folding what others
- * appended: ev, or for a result (a != NULL) the event result_event()
+ * appended: ev, or for a result (a != NULL) the event pw_record_result()
  * builds inside the transaction.
  */
 static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json_t *input,
@@ -760,7 +677,10 @@ static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json
 	st = sync_run(b, err, errlen);
 	int64_t now = now_ms();
 	if (st == PW_OK && a != NULL) {
-		ev = built = result_event(b, a, input, call_id, o, now);
+		pw_exec_record rec = record_of(o);
+		/* the outcome is computed against the run as folded now and at now, which is
+		   also the event's time: a capability's ttl counts from the recorded time */
+		ev = built = pw_record_result(b->sf.spec, a, &b->run, input, call_id, &rec, now);
 		if (ev == NULL) {
 			st = PW_ERR_NOMEM;
 			set_err(err, errlen, "cannot build the result event");
@@ -862,7 +782,7 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
 	}
 	/* 6 write-ahead: the call event */
 	snprintf(call_id, sizeof call_id, "c%llu", (unsigned long long)b->run.n_events);
-	call_ev = call_event(b, &c, &d, call_id);
+	call_ev = pw_record_call(b->run.state, &c, &d, call_id);
 	if (call_ev == NULL) {
 		pw_ledger_rollback(b->L);
 		st = PW_ERR_NOMEM;
@@ -950,12 +870,7 @@ pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const ch
 		st = PW_ERR_NOTFOUND;
 		goto out;
 	}
-	const pw_action *a = pw_spec_action(b->sf.spec, oc->action);
-	const json_t *to = a ? json_object_get(a->def, "to") : NULL;
-	const char *state = ok && json_is_string(to) ? json_string_value(to) : b->run.state;
-	ev = json_pack("{ss ss ss ss ss ss ss*}", "kind", "resolve", "call_id", call_id, "action",
-	               oc->action, "outcome", ok ? "ok" : "failed", "by", owner, "state", state,
-	               "note", note);
+	ev = pw_record_resolve(b->sf.spec, &b->run, oc, ok, owner, note);
 	if (ev == NULL) {
 		st = PW_ERR_NOMEM;
 		goto out;

@@ -1,0 +1,103 @@
+#include "core/record.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/json.h"
+
+/* Set key to v (reference stolen) unless v is NULL. */
+static bool put(json_t *o, const char *key, json_t *v)
+{
+	return v == NULL || json_object_set_new(o, key, v) == 0;
+}
+
+static json_t *opt_str(const char *s)
+{
+	return s && *s ? json_string(s) : NULL;
+}
+
+json_t *pw_record_call(const char *state, const pw_call *c, const pw_decision *d,
+                       const char *call_id)
+{
+	json_t *ev = json_object();
+	json_t *obs =
+	        json_pack("{s:o,s:o,s:b,s:b,s:o*}", "workflow_id",
+	                  c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
+	                  c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy",
+	                  c->busy, "spec_unreadable", c->spec_unreadable, "spec_error",
+	                  c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
+	bool ok = ev != NULL && obs != NULL && put(ev, "kind", json_string("call")) &&
+	          put(ev, "call_id", json_string(call_id)) &&
+	          put(ev, "agent", json_string(c->agent)) &&
+	          put(ev, "action", c->action ? json_string(c->action) : json_null()) &&
+	          put(ev, "input", c->input ? json_incref((json_t *)c->input) : json_null()) &&
+	          (c->input != NULL ||
+	           put(ev, "input_error", json_string(c->input_error ? c->input_error : "?")));
+	if (ok) {
+		ok = put(ev, "observed", obs);
+		obs = NULL;
+	}
+	ok = ok && put(ev, "state", json_string(state)) &&
+	     put(ev, "verdict", json_string(pw_verdict_name(d->verdict))) &&
+	     put(ev, "reason", json_string(d->reason ? d->reason : "?")) &&
+	     put(ev, "tier", opt_str(pw_tier_name(d->tier))) &&
+	     put(ev, "check", opt_str(d->check)) &&
+	     (d->expected == NULL || put(ev, "expected", json_incref(d->expected))) &&
+	     (d->actual == NULL || put(ev, "actual", json_incref(d->actual))) &&
+	     put(ev, "owner", opt_str(d->owner));
+	if (ok && d->verdict == PW_VERDICT_APPROVAL) {
+		char aid[80];
+		snprintf(aid, sizeof aid, "a%s", call_id + 1);
+		ok = put(ev, "approval_id", json_string(aid)) &&
+		     put(ev, "expires_ms", json_real((double)d->expires_ms));
+	}
+	ok = ok && put(ev, "message", json_string(d->message));
+	json_decref(obs);
+	if (!ok) {
+		json_decref(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+json_t *pw_record_result(const pw_spec *spec, const pw_action *a, const pw_run *run,
+                         const json_t *input, const char *call_id, const pw_exec_record *o,
+                         int64_t now_ms)
+{
+	pw_exec_facts f = {o->how, o->exit_status, o->signal, o->result, now_ms};
+	pw_outcome oc;
+	if (pw_outcome_compute(spec, a, run, input, &f, &oc) != PW_OK)
+		return NULL;
+	/* a failure without a result says what the executor saw */
+	if (!oc.ok && o->why != NULL && o->why[0] != '\0' &&
+	    (f.how != PW_HOW_EXITED || o->result == NULL)) {
+		size_t n = strlen(oc.message);
+		snprintf(oc.message + n, sizeof oc.message - n, ": %s", o->why);
+		pw_utf8_trim(oc.message);
+	}
+	json_t *ev = json_pack(
+	        "{ss ss ss ss so so so ss ss* ss* ss sO ss so so sb so* ss so}", "kind", "result",
+	        "call_id", call_id, "action", a->name, "how", pw_how_name(f.how), "exit",
+	        f.how == PW_HOW_EXITED ? json_real(f.exit_status) : json_null(), "signal",
+	        f.signal > 0 ? json_real(f.signal) : json_null(), "result",
+	        o->result ? json_incref((json_t *)o->result) : json_null(), "outcome",
+	        oc.ok ? "ok" : "failed", "tier", pw_tier_name(oc.tier), "check",
+	        oc.check[0] ? oc.check : NULL, "reason", oc.reason, "caps", oc.caps, "state",
+	        oc.state, "duration_ms", json_real((double)o->duration_ms), "stdout_bytes",
+	        json_real((double)o->stdout_bytes), "stdout_truncated", o->stdout_truncated,
+	        "stderr", o->stderr_tail ? json_incref((json_t *)o->stderr_tail) : NULL, "message",
+	        oc.message, "time_ms", json_real((double)now_ms));
+	pw_outcome_release(&oc);
+	return ev;
+}
+
+json_t *pw_record_resolve(const pw_spec *spec, const pw_run *run, const pw_open_call *oc, bool ok,
+                          const char *by, const char *note)
+{
+	const pw_action *a = pw_spec_action(spec, oc->action);
+	const json_t *to = a ? json_object_get(a->def, "to") : NULL;
+	const char *state = ok && json_is_string(to) ? json_string_value(to) : run->state;
+	return json_pack("{ss ss ss ss ss ss ss*}", "kind", "resolve", "call_id", oc->call_id,
+	                 "action", oc->action, "outcome", ok ? "ok" : "failed", "by", by, "state",
+	                 state, "note", note);
+}
