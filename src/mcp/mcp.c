@@ -56,7 +56,8 @@ pw_status pw_mcp_open(const pw_mcp_opts *o, pw_mcp **out, char *err, size_t errl
 	pw_broker_opts bo = {.db_path = o->db_path,
 	                     .agent = o->agent,
 	                     .secrets_path = o->secrets_path,
-	                     .cancel = o->cancel};
+	                     .cancel = o->cancel,
+	                     .for_calls = true};
 	pw_status st = pw_broker_open(&bo, o->run_id, &m->b, err, errlen);
 	json_t *status = NULL;
 	if (st == PW_OK)
