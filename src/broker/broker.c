@@ -1369,7 +1369,7 @@ pw_status pw_broker_status(pw_broker *b, json_t **out, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < r->n_pending; i++) {
 		const pw_pending *p = &r->pending[i];
-		json_t *e = json_pack("{sssssssssssIsbsssssbs*sO*}", "approval_id", p->approval_id,
+		json_t *e = json_pack("{ss ss ss ss ss sI sb ss ss sb ss* sO*}", "approval_id", p->approval_id,
 		                      "call_id", p->call_id, "action", p->action, "owner", p->owner,
 		                      "reason", p->reason, "expires_ms", (json_int_t)p->expires_ms,
 		                      "expired", p->expires_ms <= now, "agent", p->agent,

@@ -458,8 +458,11 @@ static json_t *runs_of(const char *cmd, const opts *o, const char *only)
 	return l.ids;
 }
 
-/* The approval requests of a run that still matter (waiting, or approved and unused). */
-static json_t *live_requests(pw_broker *b, const char *run_id, json_t *into)
+/*
+ * The approval requests of a run that still matter (waiting, or approved
+ * and unused), with expired ones too when expired.
+ */
+static json_t *live_requests(pw_broker *b, const char *run_id, bool expired, json_t *into)
 {
 	json_t *s = NULL;
 	char err[1024];
@@ -468,7 +471,7 @@ static json_t *live_requests(pw_broker *b, const char *run_id, json_t *into)
 	size_t i;
 	json_t *p;
 	json_array_foreach (json_object_get(s, "pending_approvals"), i, p) {
-		if (json_is_true(json_object_get(p, "expired")))
+		if (!expired && json_is_true(json_object_get(p, "expired")))
 			continue;
 		json_object_set_new(p, "run_id", json_string(run_id));
 		json_array_append(into, p);
@@ -495,7 +498,7 @@ int pw_cmd_pending(int argc, char **argv)
 			rc = o.npos ? PW_EXIT_USAGE : PW_EXIT_FAILURE;
 			continue;
 		}
-		if (live_requests(b, json_string_value(id), all) == NULL)
+		if (live_requests(b, json_string_value(id), false, all) == NULL)
 			rc = PW_EXIT_FAILURE;
 		pw_broker_close(b);
 	}
@@ -554,7 +557,7 @@ static int decide_cmd(const char *cmd, int argc, char **argv, bool approve)
 	json_array_foreach (ids, i, id) {
 		pw_broker *b = open_for_owner(cmd, &o, json_string_value(id));
 		json_t *live = json_array();
-		if (b != NULL && live_requests(b, json_string_value(id), live) != NULL) {
+		if (b != NULL && live_requests(b, json_string_value(id), true, live) != NULL) {
 			size_t k;
 			json_t *p;
 			json_array_foreach (live, k, p)

@@ -186,7 +186,7 @@ json_t *pw_record_deny(const pw_pending *p, const char *by, const char *os_user,
 
 json_t *pw_record_resume(const pw_run *run, const char *by, const char *os_user, const char *note)
 {
-	return json_pack("{ss ss ss sI ss ss*}", "kind", "resume", "reason",
+	return json_pack("{ss ss sI ss ss ss*}", "kind", "resume", "reason",
 	                 run->halt_reason ? run->halt_reason : "?", "halt", (json_int_t)run->halt_seq,
 	                 "by", by, "os_user", os_user, "note", note);
 }
