@@ -975,12 +975,14 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
 		/* a correctable failure with retries left: the same call again, decided afresh */
 		if (x.attempt == 1)
 			snprintf(root, sizeof root, "%s", x.call_id);
+		backoff_sleep(b, wait);
+		if (b->cancel && *b->cancel)
+			break; /* interrupted while waiting: the last attempt's result stands */
 		pw_outcome_release(&x.oc);
 		x.have_oc = false;
 		json_decref(x.stored_call);
 		json_decref(x.stored_result);
 		x.stored_call = x.stored_result = NULL;
-		backoff_sleep(b, wait);
 		x.attempt++;
 		x.retry_of = root;
 		/* the program is hashed again for each attempt */
@@ -1009,6 +1011,11 @@ out:
 
 /* ---- resolve and status ---------------------------------------------------- */
 
+static pw_status refuse(char *err, size_t errlen, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static bool text_ok(const char *t);
+static bool declared_owner(const pw_broker *b, const char *owner);
+
 pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const char *owner,
                             const char *os_user, const char *note, json_t **reply, char *err,
                             size_t errlen)
@@ -1023,14 +1030,11 @@ pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const ch
 		        b->sf.spec ? b->sf.spec->workflow_id : b->spec_error);
 		return PW_ERR_PERM;
 	}
-	if (owner == NULL ||
-	    json_object_get(json_object_get(b->sf.spec->model, "owners"), owner) == NULL) {
-		set_err(err, errlen, "\"%s\" is not an owner declared by workflow %s",
-		        owner ? owner : "", b->run.workflow);
-		return PW_ERR_PERM;
-	}
-	if (note != NULL && (strlen(note) > 1000 || !pw_utf8_valid(note, strlen(note)))) {
-		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8");
+	if (!declared_owner(b, owner))
+		return refuse(err, errlen, "NOT_OWNER", "\"%s\" is not an owner declared by workflow %s",
+		              owner ? owner : "", b->run.workflow);
+	if (!text_ok(note)) {
+		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8 on one line");
 		return PW_ERR_INVALID;
 	}
 	st = pw_ledger_lock_run(b->L, b->info.id, 0);
@@ -1459,8 +1463,10 @@ static int recent_one(void *arg, const json_t *ev)
 {
 	recent_ctx *c = arg;
 	const char *kind = pw_event_str(ev, "kind"), *call_id = pw_event_str(ev, "call_id");
-	if (kind == NULL || call_id == NULL)
-		return 0;
+	if (kind == NULL || call_id == NULL ||
+	    (strcmp(kind, "call") != 0 && strcmp(kind, "result") != 0 &&
+	     strcmp(kind, "resolve") != 0))
+		return 0; /* approve, deny and escalate name a call too: they are not outcomes */
 	if (strcmp(kind, "call") == 0) {
 		json_t *e =
 		        json_pack("{ss so ss ss s:o*}", "call_id", call_id, "action",

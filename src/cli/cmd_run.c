@@ -551,8 +551,8 @@ static int decide_cmd(const char *cmd, int argc, char **argv, bool approve)
 	if (ids == NULL)
 		return PW_EXIT_USAGE;
 	/* the run that holds the request */
-	const char *aid = o.pos[0], *run_id = NULL;
-	size_t i, found = 0;
+	const char *aid = o.pos[0], *run_id = NULL, *expired_in = NULL;
+	size_t i, found = 0, found_expired = 0;
 	json_t *id;
 	json_array_foreach (ids, i, id) {
 		pw_broker *b = open_for_owner(cmd, &o, json_string_value(id));
@@ -561,8 +561,13 @@ static int decide_cmd(const char *cmd, int argc, char **argv, bool approve)
 			size_t k;
 			json_t *p;
 			json_array_foreach (live, k, p)
-				if (strcmp(json_string_value(json_object_get(p, "approval_id")), aid) ==
-				    0) {
+				if (strcmp(json_string_value(json_object_get(p, "approval_id")), aid) !=
+				    0)
+					continue;
+				else if (json_is_true(json_object_get(p, "expired"))) {
+					found_expired++; /* said so only when no live one has the id */
+					expired_in = json_string_value(id);
+				} else {
 					found++;
 					run_id = json_string_value(id);
 				}
@@ -575,6 +580,8 @@ static int decide_cmd(const char *cmd, int argc, char **argv, bool approve)
 		json_decref(ids);
 		return PW_EXIT_USAGE;
 	}
+	if (run_id == NULL && found_expired == 1)
+		run_id = expired_in;
 	if (run_id == NULL)
 		run_id = o.run;
 	if (run_id == NULL) {
@@ -773,6 +780,48 @@ static int log_line(void *arg, const json_t *ev)
 		fputs(" -> ", stdout);
 		put_value(S("state"));
 		put_caps(S("caps"));
+	} else if (strcmp(kind, "approve") == 0 || strcmp(kind, "deny") == 0) {
+		put_value(S("approval_id"));
+		fputs(" of ", stdout);
+		put_value(S("call_id"));
+		putchar(' ');
+		put_value(S("action"));
+		fputs(kind[0] == 'a' ? ": approved by " : ": denied by ", stdout);
+		put_value(S("by"));
+		fputs(" (OS user ", stdout);
+		put_value(S("os_user"));
+		putchar(')');
+		if (S("reason")) {
+			fputs(": ", stdout);
+			put_value(S("reason"));
+		}
+	} else if (strcmp(kind, "halt") == 0) {
+		fputs(json_is_true(S("frozen")) ? "frozen: " : "halted: ", stdout);
+		put_value(S("reason"));
+		fputs(" (", stdout);
+		put_value(S("tier"));
+		putchar(')');
+	} else if (strcmp(kind, "lockout") == 0 || strcmp(kind, "unlock") == 0) {
+		fputs("agent ", stdout);
+		put_value(S("agent"));
+		fputs(kind[0] == 'l' ? " locked out of every run: " : " unlocked by ", stdout);
+		put_value(kind[0] == 'l' ? S("reason") : S("by"));
+	} else if (strcmp(kind, "escalate") == 0) {
+		put_value(S("call_id"));
+		putchar(' ');
+		put_value(S("action"));
+		fputs(": escalated to uncorrected, ", stdout);
+		put_value(S("count"));
+		fputs(" correctable failures of the ", stdout);
+		put_value(S("scope"));
+		fputs(" within ", stdout);
+		put_value(S("window_ms"));
+		fputs(" ms", stdout);
+	} else if (strcmp(kind, "resume") == 0) {
+		fputs("resumed by ", stdout);
+		put_value(S("by"));
+		fputs(" after ", stdout);
+		put_value(S("reason"));
 	} else if (strcmp(kind, "resolve") == 0) {
 		put_value(S("call_id"));
 		putchar(' ');
