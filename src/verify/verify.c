@@ -601,6 +601,8 @@ static pw_status check_operator(pw_verifier *v, const ev *e, const char *kind)
 	const char *by = str(e, K_BY);
 	if (by == NULL || pw_event_str(e->json, "os_user") == NULL)
 		return violation(v, kind, "a %s without by and os_user", kind);
+	if (strcmp(kind, "deny") == 0 && pw_event_str(e->json, "reason") == NULL)
+		return violation(v, "approval", "a deny without a reason");
 	if (strcmp(kind, "resume") == 0 &&
 	    json_object_get(json_object_get(v->spec->model, "owners"), by) == NULL)
 		return violation(v, kind, "by \"%.80s\" is not an owner of the spec", by);
