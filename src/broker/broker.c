@@ -689,10 +689,9 @@ out:
 /* The record of attempt of an execution, as the result event writes it. */
 static pw_exec_record record_of(const observed *o, unsigned attempt)
 {
-	return (pw_exec_record){o->how,          o->exit_status,      o->signal,
-	                        o->result,       o->stderr_tail,      o->duration_ms,
-	                        o->stdout_bytes, o->stdout_truncated, o->why,
-	                        attempt};
+	return (pw_exec_record){
+	        o->how,         o->exit_status,  o->signal,           o->result, o->stderr_tail,
+	        o->duration_ms, o->stdout_bytes, o->stdout_truncated, o->why,    attempt};
 }
 
 /*
@@ -721,8 +720,8 @@ static pw_status append_all(pw_broker *b, json_t *ev, const json_t *after, int64
  * builds inside the transaction.
  */
 static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json_t *input,
-                        const char *call_id, const observed *o, unsigned attempt,
-                        pw_outcome *oc, json_t **stored, char *err, size_t errlen)
+                        const char *call_id, const observed *o, unsigned attempt, pw_outcome *oc,
+                        json_t **stored, char *err, size_t errlen)
 {
 	json_t *built = NULL, *after = NULL;
 	pw_status st = pw_ledger_begin(b->L);
@@ -736,7 +735,8 @@ static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json
 		pw_exec_record rec = record_of(o, attempt);
 		/* the outcome is computed against the run as folded now and at now, which is
 		   also the event's time: a capability's ttl counts from the recorded time */
-		ev = built = pw_record_result(b->sf.spec, a, &b->run, input, call_id, &rec, now, oc);
+		ev = built =
+		        pw_record_result(b->sf.spec, a, &b->run, input, call_id, &rec, now, oc);
 		if (ev != NULL)
 			after = pw_record_after_result(oc, call_id, a->name, b->run.n_events);
 		if (ev == NULL || after == NULL) {
@@ -1031,8 +1031,9 @@ pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const ch
 		return PW_ERR_PERM;
 	}
 	if (!declared_owner(b, owner))
-		return refuse(err, errlen, "NOT_OWNER", "\"%s\" is not an owner declared by workflow %s",
-		              owner ? owner : "", b->run.workflow);
+		return refuse(err, errlen, "NOT_OWNER",
+		              "\"%s\" is not an owner declared by workflow %s", owner ? owner : "",
+		              b->run.workflow);
 	if (!text_ok(note)) {
 		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8 on one line");
 		return PW_ERR_INVALID;
@@ -1150,8 +1151,8 @@ pw_status pw_broker_decide(pw_broker *b, const char *approval_id, bool approve, 
 		st = refuse(err, errlen, "RUN_FROZEN", "run %s is frozen; an approval cannot apply",
 		            b->info.run_id);
 	else if (approve && p->approved)
-		st = refuse(err, errlen, "APPROVAL_DECIDED", "approval %s was approved already by %s",
-		            approval_id, p->by);
+		st = refuse(err, errlen, "APPROVAL_DECIDED",
+		            "approval %s was approved already by %s", approval_id, p->by);
 	else if (approve && p->expires_ms <= now)
 		st = refuse(err, errlen, "APPROVAL_EXPIRED",
 		            "approval %s expired %lld s ago; the agent must ask again", approval_id,
@@ -1195,8 +1196,9 @@ pw_status pw_broker_resume(pw_broker *b, const char *owner, const char *os_user,
 	}
 	PW_TRY(pinned_spec(b, err, errlen));
 	if (!declared_owner(b, owner))
-		return refuse(err, errlen, "NOT_OWNER", "\"%s\" is not an owner declared by workflow %s",
-		              owner ? owner : "", b->run.workflow);
+		return refuse(err, errlen, "NOT_OWNER",
+		              "\"%s\" is not an owner declared by workflow %s", owner ? owner : "",
+		              b->run.workflow);
 	pw_status st = pw_ledger_begin(b->L);
 	if (st != PW_OK) {
 		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
@@ -1205,10 +1207,11 @@ pw_status pw_broker_resume(pw_broker *b, const char *owner, const char *os_user,
 	if ((st = sync_run(b, err, errlen)) != PW_OK)
 		goto rollback;
 	if (b->run.frozen)
-		st = refuse(err, errlen, "RUN_FROZEN",
-		            "run %s is frozen after a policy violation (%s): it cannot resume; keep "
-		            "it as evidence and start a new run",
-		            b->info.run_id, b->run.halt_reason ? b->run.halt_reason : "?");
+		st = refuse(
+		        err, errlen, "RUN_FROZEN",
+		        "run %s is frozen after a policy violation (%s): it cannot resume; keep "
+		        "it as evidence and start a new run",
+		        b->info.run_id, b->run.halt_reason ? b->run.halt_reason : "?");
 	else if (!b->run.halted)
 		st = refuse(err, errlen, "NOT_HALTED", "run %s is not halted", b->info.run_id);
 	if (st != PW_OK)
@@ -1266,7 +1269,8 @@ pw_status pw_broker_unlock(const char *db_path, const char *agent, const char *o
 			                 (char *)json_string_value(json_object_get(e, "reason")),
 			                 (uint64_t)json_integer_value(json_object_get(e, "seq"))};
 			json_t *ev = pw_record_unlock(&lo, owner, os_user, note);
-			st = ev ? pw_ledger_append(L, json_string_value(json_object_get(e, "run_id")),
+			st = ev ? pw_ledger_append(L,
+			                           json_string_value(json_object_get(e, "run_id")),
 			                           ev, now_ms(), NULL)
 			        : PW_ERR_NOMEM;
 			json_decref(ev);
@@ -1301,12 +1305,13 @@ static json_t *counts_json(const pw_run_counts *c, const char *action)
 			json_decref(tiers);
 			tiers = NULL;
 		}
-	json_t *o = json_pack("{sIsIsIsIsIsIsIsIsIsIso}", "calls", (json_int_t)c->calls, "allowed",
-	                      (json_int_t)c->allowed, "approval", (json_int_t)c->approval, "blocked",
-	                      (json_int_t)c->blocked, "rejected", (json_int_t)c->rejected, "ok",
-	                      (json_int_t)c->ok, "failed", (json_int_t)c->failed, "resolved",
-	                      (json_int_t)c->resolved, "retries", (json_int_t)c->retries,
-	                      "escalations", (json_int_t)c->escalations, "tiers", tiers);
+	json_t *o =
+	        json_pack("{sIsIsIsIsIsIsIsIsIsIso}", "calls", (json_int_t)c->calls, "allowed",
+	                  (json_int_t)c->allowed, "approval", (json_int_t)c->approval, "blocked",
+	                  (json_int_t)c->blocked, "rejected", (json_int_t)c->rejected, "ok",
+	                  (json_int_t)c->ok, "failed", (json_int_t)c->failed, "resolved",
+	                  (json_int_t)c->resolved, "retries", (json_int_t)c->retries, "escalations",
+	                  (json_int_t)c->escalations, "tiers", tiers);
 	if (o != NULL && action == NULL &&
 	    json_object_update_new(
 	            o, json_pack("{sIsIsIsIsIsI}", "halts", (json_int_t)c->halts, "resumes",
@@ -1373,12 +1378,12 @@ pw_status pw_broker_status(pw_broker *b, json_t **out, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < r->n_pending; i++) {
 		const pw_pending *p = &r->pending[i];
-		json_t *e = json_pack("{ss ss ss ss ss sI sb ss ss sb ss* sO*}", "approval_id", p->approval_id,
-		                      "call_id", p->call_id, "action", p->action, "owner", p->owner,
-		                      "reason", p->reason, "expires_ms", (json_int_t)p->expires_ms,
-		                      "expired", p->expires_ms <= now, "agent", p->agent,
-		                      "call_sha256", p->call_sha256, "approved", p->approved,
-		                      "approved_by", p->by, "input", p->input);
+		json_t *e = json_pack("{ss ss ss ss ss sI sb ss ss sb ss* sO*}", "approval_id",
+		                      p->approval_id, "call_id", p->call_id, "action", p->action,
+		                      "owner", p->owner, "reason", p->reason, "expires_ms",
+		                      (json_int_t)p->expires_ms, "expired", p->expires_ms <= now,
+		                      "agent", p->agent, "call_sha256", p->call_sha256, "approved",
+		                      p->approved, "approved_by", p->by, "input", p->input);
 		if (e == NULL || json_array_append_new(pending, e))
 			goto nomem;
 	}

@@ -94,9 +94,8 @@ PW_MUST_CHECK pw_status pw_broker_call(pw_broker *b, const char *action, const c
  * stays, and no capability is minted either way.
  */
 PW_MUST_CHECK pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok,
-                                          const char *owner, const char *os_user,
-                                          const char *note, json_t **reply, char *err,
-                                          size_t errlen);
+                                          const char *owner, const char *os_user, const char *note,
+                                          json_t **reply, char *err, size_t errlen);
 
 /*
  * An owner's decision on approval request approval_id of the run: approve
@@ -112,9 +111,8 @@ PW_MUST_CHECK pw_status pw_broker_resolve(pw_broker *b, const char *call_id, boo
  * (once: the call event that runs it uses the approval up).
  */
 PW_MUST_CHECK pw_status pw_broker_decide(pw_broker *b, const char *approval_id, bool approve,
-                                         const char *owner, const char *os_user,
-                                         const char *text, json_t **reply, char *err,
-                                         size_t errlen);
+                                         const char *owner, const char *os_user, const char *text,
+                                         json_t **reply, char *err, size_t errlen);
 
 /*
  * Let a run halted by a fatal error go on: a resume event by owner
@@ -131,10 +129,9 @@ PW_MUST_CHECK pw_status pw_broker_resume(pw_broker *b, const char *owner, const 
  * agent is not locked out. *reply: {agent, by, unlocked: [{run_id, seq,
  * reason}]}.
  */
-PW_MUST_CHECK pw_status pw_broker_unlock(const char *db_path, const char *agent,
-                                         const char *owner, const char *os_user,
-                                         const char *note, json_t **reply, char *err,
-                                         size_t errlen);
+PW_MUST_CHECK pw_status pw_broker_unlock(const char *db_path, const char *agent, const char *owner,
+                                         const char *os_user, const char *note, json_t **reply,
+                                         char *err, size_t errlen);
 
 /*
  * The run's folded state as a JSON object: run_id, workflow, workflow_id,

@@ -510,8 +510,7 @@ int pw_cmd_pending(int argc, char **argv)
 		json_t *p;
 		json_array_foreach (all, i, p) {
 			int64_t left = pw_event_int(p, "expires_ms") - now_ms();
-			printf("%s %s  %s  ",
-			       json_string_value(json_object_get(p, "run_id")),
+			printf("%s %s  %s  ", json_string_value(json_object_get(p, "run_id")),
 			       json_string_value(json_object_get(p, "approval_id")),
 			       json_is_true(json_object_get(p, "approved")) ? "approved, unused"
 			                                                    : "waiting");
@@ -524,7 +523,8 @@ int pw_cmd_pending(int argc, char **argv)
 			put_value(json_object_get(p, "reason"));
 			fputs(", asked by ", stdout);
 			put_value(json_object_get(p, "agent"));
-			printf(", expires in %llds\n    call ", (long long)(left > 0 ? left / 1000 : 0));
+			printf(", expires in %llds\n    call ",
+			       (long long)(left > 0 ? left / 1000 : 0));
 			put_value(json_object_get(p, "call_sha256"));
 			putchar('\n');
 		}
@@ -561,11 +561,12 @@ static int decide_cmd(const char *cmd, int argc, char **argv, bool approve)
 			size_t k;
 			json_t *p;
 			json_array_foreach (live, k, p)
-				if (strcmp(json_string_value(json_object_get(p, "approval_id")), aid) !=
-				    0)
+				if (strcmp(json_string_value(json_object_get(p, "approval_id")),
+				           aid) != 0)
 					continue;
 				else if (json_is_true(json_object_get(p, "expired"))) {
-					found_expired++; /* said so only when no live one has the id */
+					found_expired++; /* said so only when no live one has the id
+					                  */
 					expired_in = json_string_value(id);
 				} else {
 					found++;
@@ -648,7 +649,8 @@ int pw_cmd_unlock(int argc, char **argv)
 		return PW_EXIT_USAGE;
 	}
 	json_t *reply = NULL;
-	pw_status st = pw_broker_unlock(db, o.pos[0], o.as, os_user, o.note, &reply, err, sizeof err);
+	pw_status st =
+	        pw_broker_unlock(db, o.pos[0], o.as, os_user, o.note, &reply, err, sizeof err);
 	rc = owner_exit("unlock", st, err, reply);
 	json_decref(reply);
 	return rc;
@@ -909,7 +911,8 @@ typedef struct metric {
 
 static const metric metrics[] = {
         {"pitwall_calls_total", "counter", "Calls decided, by run, action and verdict."},
-        {"pitwall_results_total", "counter", "Results of allowed calls, by run, action and outcome."},
+        {"pitwall_results_total", "counter",
+         "Results of allowed calls, by run, action and outcome."},
         {"pitwall_errors_total", "counter",
          "Faults by RAS tier (calls and results), by run and action."},
         {"pitwall_retries_total", "counter", "Retries of correctable failures, by run and action."},
@@ -946,8 +949,8 @@ static void sample(const char *name, const char *run, const char *k1, const char
 
 static void prom_metric(size_t m, const json_t *runs)
 {
-	static const char *const verdicts[] = {"allowed", "allow", "approval", "approval", "blocked",
-	                                       "block",   "rejected", "reject"};
+	static const char *const verdicts[] = {"allowed", "allow", "approval", "approval",
+	                                       "blocked", "block", "rejected", "reject"};
 	static const char *const tiers[] = {"correctable", "uncorrected", "fatal",
 	                                    "policy_violation"};
 	printf("# HELP %s %s\n# TYPE %s %s\n", metrics[m].name, metrics[m].help, metrics[m].name,
@@ -971,7 +974,8 @@ static void prom_metric(size_t m, const json_t *runs)
 			}
 			if (m == 2)
 				for (size_t t = 0; t < 4; t++)
-					sample(metrics[m].name, run, "action", act, "tier", tiers[t],
+					sample(metrics[m].name, run, "action", act, "tier",
+					       tiers[t],
 					       count_of(json_object_get(a, "tiers"), tiers[t]));
 			if (m == 3)
 				sample(metrics[m].name, run, "action", act, NULL, NULL,
@@ -983,9 +987,11 @@ static void prom_metric(size_t m, const json_t *runs)
 		if (m == 5)
 			sample(metrics[m].name, run, NULL, NULL, NULL, NULL, count_of(c, "halts"));
 		if (m == 6)
-			sample(metrics[m].name, run, NULL, NULL, NULL, NULL, count_of(c, "lockouts"));
+			sample(metrics[m].name, run, NULL, NULL, NULL, NULL,
+			       count_of(c, "lockouts"));
 		if (m == 7)
-			sample(metrics[m].name, run, NULL, NULL, NULL, NULL, count_of(c, "unlocks"));
+			sample(metrics[m].name, run, NULL, NULL, NULL, NULL,
+			       count_of(c, "unlocks"));
 		if (m == 8) {
 			sample(metrics[m].name, run, "decision", "approved", NULL, NULL,
 			       count_of(c, "approved"));
@@ -1011,12 +1017,14 @@ static void stats_text(const json_t *runs)
 	json_array_foreach (runs, i, s) {
 		const json_t *c = json_object_get(s, "counts");
 		const json_t *t = json_object_get(c, "tiers");
-		printf("run %s (%s): state %s%s%s\n", json_string_value(json_object_get(s, "run_id")),
+		printf("run %s (%s): state %s%s%s\n",
+		       json_string_value(json_object_get(s, "run_id")),
 		       json_string_value(json_object_get(s, "workflow")),
 		       json_string_value(json_object_get(s, "state")),
 		       json_is_true(json_object_get(s, "halted")) ? ", HALTED" : "",
 		       json_is_true(json_object_get(s, "frozen")) ? ", FROZEN" : "");
-		printf("  calls %lld (allow %lld, approval %lld, block %lld, reject %lld), ok %lld, "
+		printf("  calls %lld (allow %lld, approval %lld, block %lld, reject %lld), ok "
+		       "%lld, "
 		       "failed %lld, retries %lld\n",
 		       count_of(c, "calls"), count_of(c, "allowed"), count_of(c, "approval"),
 		       count_of(c, "blocked"), count_of(c, "rejected"), count_of(c, "ok"),
@@ -1030,13 +1038,14 @@ static void stats_text(const json_t *runs)
 		       count_of(c, "unlocks"), count_of(c, "approved"), count_of(c, "denied"));
 		json_array_foreach (json_object_get(s, "actions"), k, a) {
 			const json_t *at = json_object_get(a, "tiers");
-			printf("  %-24s calls %lld ok %lld failed %lld retries %lld escalations %lld "
+			printf("  %-24s calls %lld ok %lld failed %lld retries %lld escalations "
+			       "%lld "
 			       "| CE %lld UE %lld fatal %lld policy %lld\n",
-			       json_string_value(json_object_get(a, "action")), count_of(a, "calls"),
-			       count_of(a, "ok"), count_of(a, "failed"), count_of(a, "retries"),
-			       count_of(a, "escalations"), count_of(at, "correctable"),
-			       count_of(at, "uncorrected"), count_of(at, "fatal"),
-			       count_of(at, "policy_violation"));
+			       json_string_value(json_object_get(a, "action")),
+			       count_of(a, "calls"), count_of(a, "ok"), count_of(a, "failed"),
+			       count_of(a, "retries"), count_of(a, "escalations"),
+			       count_of(at, "correctable"), count_of(at, "uncorrected"),
+			       count_of(at, "fatal"), count_of(at, "policy_violation"));
 		}
 	}
 }

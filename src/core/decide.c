@@ -1,9 +1,9 @@
 #include "core/decide.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
@@ -290,8 +290,8 @@ static pw_status approval_rule(const pw_run *run, const json_t *body, const char
 	PW_TRY(pw_call_sha256(call->action, call->input, d->call_sha256));
 	for (size_t i = 0; i < run->n_pending; i++) {
 		const pw_pending *p = &run->pending[i];
-		if (strcmp(p->call_sha256, d->call_sha256) != 0 || strcmp(p->owner, d->owner) != 0 ||
-		    p->expires_ms <= call->now_ms)
+		if (strcmp(p->call_sha256, d->call_sha256) != 0 ||
+		    strcmp(p->owner, d->owner) != 0 || p->expires_ms <= call->now_ms)
 			continue;
 		d->approval_id = p->approval_id;
 		if (p->approved) {
@@ -432,8 +432,7 @@ pw_status pw_decide(const pw_spec *spec, const pw_run *run, const pw_call *call,
 		               json_string(call->agent ? call->agent : ""),
 		               "agent %s is locked out after a policy violation (%s); an owner "
 		               "must unlock it with pitwall unlock",
-		               call->agent ? call->agent : "?",
-		               l ? l->reason : "in another run");
+		               call->agent ? call->agent : "?", l ? l->reason : "in another run");
 	}
 	if (run->halted)
 		return verdict(d, PW_VERDICT_REJECT, "RUN_HALTED", PW_TIER_NONE, "run",
@@ -463,10 +462,11 @@ pw_status pw_decide(const pw_spec *spec, const pw_run *run, const pw_call *call,
 		int64_t backoff;
 		if (ra != NULL)
 			pw_action_retry(ra, &max, &backoff);
-		if (t->root == NULL || call->retry_of == NULL || strcmp(t->root, call->retry_of) != 0 ||
-		    strcmp(t->action, call->action) != 0 || call->attempt != t->attempt + 1 ||
-		    call->attempt > max + 1)
-			return verdict(d, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+		if (t->root == NULL || call->retry_of == NULL ||
+		    strcmp(t->root, call->retry_of) != 0 || strcmp(t->action, call->action) != 0 ||
+		    call->attempt != t->attempt + 1 || call->attempt > max + 1)
+			return verdict(d, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE,
+			               "attempt",
 			               json_string("the next attempt after a correctable failure, "
 			                           "within errors.retry.max"),
 			               json_real(call->attempt),

@@ -113,9 +113,10 @@ static void escalate_or_retry(const pw_spec *spec, const pw_action *a, const pw_
 		o->esc_threshold = e.count;
 		o->esc_window_ms = e.window_ms;
 		size_t len = strlen(o->message);
-		snprintf(o->message + len, sizeof o->message - len,
-		         "; escalated to uncorrected: %zu correctable failures of %s within %lld ms",
-		         n, scopes[i].of ? a->name : "the run", (long long)e.window_ms);
+		snprintf(
+		        o->message + len, sizeof o->message - len,
+		        "; escalated to uncorrected: %zu correctable failures of %s within %lld ms",
+		        n, scopes[i].of ? a->name : "the run", (long long)e.window_ms);
 		pw_utf8_trim(o->message);
 		return;
 	}

@@ -20,13 +20,12 @@ json_t *pw_record_call(const char *state, const pw_call *c, const pw_decision *d
                        const char *call_id)
 {
 	json_t *ev = json_object();
-	json_t *obs =
-	        json_pack("{s:o,s:o,s:b,s:b,s:b,s:o*}", "workflow_id",
-	                  c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
-	                  c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy",
-	                  c->busy, "locked_out", c->locked_out, "spec_unreadable",
-	                  c->spec_unreadable, "spec_error",
-	                  c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
+	json_t *obs = json_pack(
+	        "{s:o,s:o,s:b,s:b,s:b,s:o*}", "workflow_id",
+	        c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
+	        c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy", c->busy,
+	        "locked_out", c->locked_out, "spec_unreadable", c->spec_unreadable, "spec_error",
+	        c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
 	bool ok = ev != NULL && obs != NULL && put(ev, "kind", json_string("call")) &&
 	          put(ev, "call_id", json_string(call_id)) &&
 	          put(ev, "agent", json_string(c->agent)) &&
@@ -116,7 +115,8 @@ static json_t *events(json_t *a, json_t *b)
 static json_t *halt_event(const char *reason, pw_tier tier, json_t *cause, bool frozen)
 {
 	return json_pack("{ss ss ss so sb}", "kind", "halt", "reason", reason, "tier",
-	                 pw_tier_name(tier), "cause", cause ? cause : json_null(), "frozen", frozen);
+	                 pw_tier_name(tier), "cause", cause ? cause : json_null(), "frozen",
+	                 frozen);
 }
 
 json_t *pw_record_after_call(const pw_decision *d, const char *agent, uint64_t seq)
@@ -176,23 +176,21 @@ json_t *pw_record_approve(const pw_pending *p, const char *by, const char *os_us
 	                 p->call_sha256, "by", by, "os_user", os_user, "note", note);
 }
 
-json_t *pw_record_deny(const pw_pending *p, const char *by, const char *os_user,
-                       const char *reason)
+json_t *pw_record_deny(const pw_pending *p, const char *by, const char *os_user, const char *reason)
 {
-	return json_pack("{ss ss ss ss ss ss ss ss}", "kind", "deny", "approval_id",
-	                 p->approval_id, "call_id", p->call_id, "action", p->action, "call_sha256",
-	                 p->call_sha256, "by", by, "os_user", os_user, "reason", reason);
+	return json_pack("{ss ss ss ss ss ss ss ss}", "kind", "deny", "approval_id", p->approval_id,
+	                 "call_id", p->call_id, "action", p->action, "call_sha256", p->call_sha256,
+	                 "by", by, "os_user", os_user, "reason", reason);
 }
 
 json_t *pw_record_resume(const pw_run *run, const char *by, const char *os_user, const char *note)
 {
 	return json_pack("{ss ss sI ss ss ss*}", "kind", "resume", "reason",
-	                 run->halt_reason ? run->halt_reason : "?", "halt", (json_int_t)run->halt_seq,
-	                 "by", by, "os_user", os_user, "note", note);
+	                 run->halt_reason ? run->halt_reason : "?", "halt",
+	                 (json_int_t)run->halt_seq, "by", by, "os_user", os_user, "note", note);
 }
 
-json_t *pw_record_unlock(const pw_lockout *l, const char *by, const char *os_user,
-                         const char *note)
+json_t *pw_record_unlock(const pw_lockout *l, const char *by, const char *os_user, const char *note)
 {
 	return json_pack("{ss ss ss sI ss ss ss*}", "kind", "unlock", "agent", l->agent, "reason",
 	                 l->reason, "lockout", (json_int_t)l->seq, "by", by, "os_user", os_user,

@@ -30,7 +30,7 @@ typedef struct pw_exec_record {
 	uint64_t duration_ms;
 	size_t stdout_bytes;
 	bool stdout_truncated;
-	const char *why; /* what the executor said, or NULL */
+	const char *why;  /* what the executor said, or NULL */
 	unsigned attempt; /* of the call: 1 (or 0), or 2, 3, ... for a retry */
 } pw_exec_record;
 

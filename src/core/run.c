@@ -495,8 +495,7 @@ static pw_status fold_halt(pw_run *r, const pw_fold_in *e, uint64_t seq, char *e
 	return set_str(&r->halt_reason, reason);
 }
 
-static pw_status fold_resume(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err,
-                             size_t errlen)
+static pw_status fold_resume(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err, size_t errlen)
 {
 	const char *reason = pw_event_str(e->ev, "reason");
 	if (pw_event_str(e->ev, "by") == NULL || reason == NULL)
@@ -506,7 +505,8 @@ static pw_status fold_resume(pw_run *r, const pw_fold_in *e, uint64_t seq, char 
 		            r->frozen ? "frozen" : "not halted");
 	if (pw_event_int(e->ev, "halt") != (int64_t)r->halt_seq ||
 	    strcmp(reason, r->halt_reason ? r->halt_reason : "") != 0)
-		return fail(err, errlen, seq, "resume names halt %lld (%s), not the halt at %llu (%s)",
+		return fail(err, errlen, seq,
+		            "resume names halt %lld (%s), not the halt at %llu (%s)",
 		            (long long)pw_event_int(e->ev, "halt"), reason,
 		            (unsigned long long)r->halt_seq, r->halt_reason ? r->halt_reason : "?");
 	r->halted = false;
@@ -546,10 +546,12 @@ static pw_status fold_lockout(pw_run *r, const pw_fold_in *e, bool lock, uint64_
 	if (agent == NULL || by == NULL)
 		return fail(err, errlen, seq, "unlock without agent or by");
 	if (l == NULL)
-		return fail(err, errlen, seq, "unlock of %s, whom this run did not lock out", agent);
+		return fail(err, errlen, seq, "unlock of %s, whom this run did not lock out",
+		            agent);
 	if (pw_event_int(e->ev, "lockout") != (int64_t)l->seq || reason == NULL ||
 	    strcmp(reason, l->reason) != 0)
-		return fail(err, errlen, seq, "unlock names another lockout than the one at %llu (%s)",
+		return fail(err, errlen, seq,
+		            "unlock names another lockout than the one at %llu (%s)",
 		            (unsigned long long)l->seq, l->reason);
 	free(l->agent);
 	free(l->reason);

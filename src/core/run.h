@@ -31,10 +31,10 @@ typedef struct pw_cap {
 
 /* A call whose verdict was allow and which has no result yet. */
 typedef struct pw_open_call {
-	char *call_id;  /* owned */
-	char *action;   /* owned */
-	char *agent;    /* owned */
-	char *root;     /* owned; the call_id of the first attempt (this one unless a retry) */
+	char *call_id;    /* owned */
+	char *action;     /* owned */
+	char *agent;      /* owned */
+	char *root;       /* owned; the call_id of the first attempt (this one unless a retry) */
 	unsigned attempt; /* 1 for a first attempt, then 2, 3, ... for retries */
 	uint64_t seq;     /* its call event */
 } pw_open_call;
@@ -56,7 +56,7 @@ typedef struct pw_pending {
 	int64_t expires_ms;
 	uint64_t seq;
 	bool approved;
-	char *by; /* owned; the owner who approved, once approved */
+	char *by;      /* owned; the owner who approved, once approved */
 	json_t *input; /* owned reference: the call's input (NULL when folded in place) */
 	uint64_t decided_seq;
 } pw_pending;
@@ -123,8 +123,8 @@ typedef struct pw_run {
 
 	pw_action_stats *stats; /* owned array, one per action called, in order of first call */
 	size_t n_stats, cap_stats;
-	pw_ce_ring ce;          /* the run's correctable failures */
-	pw_lockout *lockouts;   /* owned array */
+	pw_ce_ring ce;        /* the run's correctable failures */
+	pw_lockout *lockouts; /* owned array */
 	size_t n_lockouts, cap_lockouts;
 	pw_retryable retry;
 } pw_run;

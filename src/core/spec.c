@@ -602,15 +602,17 @@ static void check_escalate(ck *c, const json_t *errs, const char *path)
 		check_duration(c, json_object_get(esc, "window"), q);
 		int64_t ms = pw_spec_duration_ms(json_object_get(esc, "window"), 0);
 		if (ms > PW_ESCALATE_WINDOW_MAX_MS)
-			err_at(c, json_object_get(esc, "window"), q,
-			       "a window longer than 7 days");
+			err_at(c, json_object_get(esc, "window"), q, "a window longer than 7 days");
 	}
 }
 
 static void check_errors(ck *c, const json_t *errs, const char *path)
 {
-	static const field fields[] = {{"exit", false},     {"timeout", false}, {"signal", false},
-	                               {"retry", false},    {"escalate", false}};
+	static const field fields[] = {{"exit", false},
+	                               {"timeout", false},
+	                               {"signal", false},
+	                               {"retry", false},
+	                               {"escalate", false}};
 	static const field retry_fields[] = {{"max", false}, {"backoff", false}};
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
 	if (!check_fields(c, errs, path, fields, 5))
@@ -622,7 +624,8 @@ static void check_errors(ck *c, const json_t *errs, const char *path)
 		const char *t = tv ? want_string(c, tv, p) : NULL;
 		if (t != NULL && !tier_ok(t))
 			err_at(c, tv, p,
-			       "unknown tier \"%s\"; expected correctable, uncorrected or fatal", t);
+			       "unknown tier \"%s\"; expected correctable, uncorrected or fatal",
+			       t);
 	}
 	const json_t *exits = json_object_get(errs, "exit");
 	subpath(p, path, "exit");
@@ -1174,10 +1177,9 @@ pw_status pw_spec_id(const json_t *model, char out[PW_WORKFLOW_ID_LEN + 1])
 static pw_status check_model(ck *c)
 {
 	static const field fields[] = {
-	        {"pitwall", true},  {"name", true},    {"description", false},
-	        {"owners", true},   {"states", true},  {"initial", true},
-	        {"terminal", true}, {"default", true}, {"actions", true},
-	        {"errors", false}};
+	        {"pitwall", true}, {"name", true},    {"description", false}, {"owners", true},
+	        {"states", true},  {"initial", true}, {"terminal", true},     {"default", true},
+	        {"actions", true}, {"errors", false}};
 	pw_spec *s = c->spec;
 	const json_t *m = s->model;
 
@@ -1314,9 +1316,8 @@ void pw_action_retry(const pw_action *a, unsigned *max, int64_t *backoff_ms)
 {
 	const json_t *retry = json_object_get(json_object_get(a->def, "errors"), "retry");
 	double d;
-	*max = pw_json_number(json_object_get(retry, "max"), &d) && d >= 0 && d <= 10
-	               ? (unsigned)d
-	               : 0;
+	*max = pw_json_number(json_object_get(retry, "max"), &d) && d >= 0 && d <= 10 ? (unsigned)d
+	                                                                              : 0;
 	int64_t ms = pw_spec_duration_ms(json_object_get(retry, "backoff"), 0);
 	*backoff_ms = ms > 0 ? ms : PW_RETRY_BACKOFF_DEFAULT_MS;
 }

@@ -74,7 +74,9 @@ static char *read_trust(const char *path, pw_status *st, char *err, size_t errle
 {
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		*st = say(errno == ENOENT ? PW_ERR_NOTFOUND : errno == ELOOP ? PW_ERR_PERM : PW_ERR_IO,
+		*st = say(errno == ENOENT  ? PW_ERR_NOTFOUND
+		          : errno == ELOOP ? PW_ERR_PERM
+		                           : PW_ERR_IO,
 		          err, errlen, "the trust file %s: %s", path,
 		          errno == ELOOP ? "is a symbolic link" : strerror(errno));
 		return NULL;
@@ -84,7 +86,8 @@ static char *read_trust(const char *path, pw_status *st, char *err, size_t errle
 	if (fstat(fd, &sb) != 0) {
 		*st = say(PW_ERR_IO, err, errlen, "%s: %s", path, strerror(errno));
 	} else if (!S_ISREG(sb.st_mode)) {
-		*st = say(PW_ERR_PERM, err, errlen, "the trust file %s is not a regular file", path);
+		*st = say(PW_ERR_PERM, err, errlen, "the trust file %s is not a regular file",
+		          path);
 	} else if (!root_only(&sb, false)) {
 		*st = say(PW_ERR_PERM, err, errlen,
 		          "the trust file %s is refused: it must be owned by root and writable by "
@@ -191,7 +194,8 @@ pw_status pw_trust_authenticate(const char *path, const char *owner,
 			size_t un = strcspn(u, " \t\r,");
 			if (!name_ok(u, un, PW_TRUST_USER_MAX) || ++users > TRUST_MAX_USERS)
 				st = say(PW_ERR_INVALID, err, errlen,
-				         "%s:%u: \"%.*s\" is not a user name (or more than %d users)",
+				         "%s:%u: \"%.*s\" is not a user name (or more than %d "
+				         "users)",
 				         path, line, (int)(un > 64 ? 64 : un), u, TRUST_MAX_USERS);
 			else if (this_owner && strlen(pw->pw_name) == un &&
 			         memcmp(pw->pw_name, u, un) == 0)

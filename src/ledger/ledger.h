@@ -129,8 +129,8 @@ void pw_ledger_unlock_run(pw_ledger *L, int64_t run_id_num);
  * small index, so that every call can ask.
  */
 PW_MUST_CHECK pw_status pw_ledger_lockouts(pw_ledger *L, const char *agent,
-                                           int (*fn)(void *arg, const char *run_id,
-                                                     uint64_t seq, const char *reason),
+                                           int (*fn)(void *arg, const char *run_id, uint64_t seq,
+                                                     const char *reason),
                                            void *arg);
 
 #endif

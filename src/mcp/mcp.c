@@ -381,12 +381,13 @@ static char *call_text(const json_t *r, const char *note)
 		             exp[0] ? "\nexpected: " : "", exp, act[0] ? "\nactual: " : "", act);
 	if (n >= 0 && json_is_true(json_object_get(r, "halted"))) {
 		char *more = NULL;
-		n = asprintf(&more, "%s\n%s", out,
-		             json_is_true(json_object_get(r, "frozen"))
-		                     ? "The run is frozen after a policy violation: no action will "
-		                       "run in it again."
-		                     : "The run is halted: no action can run until an owner resumes "
-		                       "it.");
+		n = asprintf(
+		        &more, "%s\n%s", out,
+		        json_is_true(json_object_get(r, "frozen"))
+		                ? "The run is frozen after a policy violation: no action will "
+		                  "run in it again."
+		                : "The run is halted: no action can run until an owner resumes "
+		                  "it.");
 		free(out);
 		out = n >= 0 ? more : NULL;
 	}

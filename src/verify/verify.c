@@ -48,7 +48,7 @@ struct pw_verifier {
 	/* the events the last call or result requires next (halt, lockout, escalate), in
 	   order, without their common members; NULL or empty: none */
 	json_t *expect;
-	json_t *next_expect; /* what the event being checked will require, once it passes */
+	json_t *next_expect;   /* what the event being checked will require, once it passes */
 	uint64_t expect_cause; /* the seq of the event that requires them */
 };
 
@@ -409,7 +409,9 @@ static pw_status check_call(pw_verifier *v, const ev *e, uint64_t seq)
 		with_number(aid, "a", seq);
 		if (same_int(v, chk, e, K_EXPIRES_MS, d.expires_ms, approval) &&
 		    same_str(v, chk, e, K_APPROVAL_ID,
-		             d.approval_id ? d.approval_id : approval ? aid : NULL))
+		             d.approval_id ? d.approval_id
+		             : approval    ? aid
+		                           : NULL))
 			(void)same_str(v, chk, e, K_CALL_SHA256, bound ? d.call_sha256 : NULL);
 	}
 	if (ok(v) && d.verdict == PW_VERDICT_ALLOW)
@@ -545,7 +547,9 @@ static pw_fold_in fold_in(const ev *e)
 	        .caps = value(e, K_CAPS),
 	        .by = str(e, K_BY),
 	        .call_sha256 = str(e, K_CALL_SHA256),
-	        .attempt = !has(e, K_ATTEMPT) ? -1 : num(e, K_ATTEMPT) < 0 ? 0 : num(e, K_ATTEMPT),
+	        .attempt = !has(e, K_ATTEMPT)      ? -1
+	                   : num(e, K_ATTEMPT) < 0 ? 0
+	                                           : num(e, K_ATTEMPT),
 	        .retry_of = str(e, K_RETRY_OF),
 	        .ev = e->json,
 	};
@@ -554,7 +558,8 @@ static pw_fold_in fold_in(const ev *e)
 /* The members every event has, which an expected event leaves out. */
 static bool common_member(const char *k)
 {
-	static const char *const names[] = {"v", "run_id", "seq", "kind", "time_ms", "prev", "hash"};
+	static const char *const names[] = {"v",       "run_id", "seq", "kind",
+	                                    "time_ms", "prev",   "hash"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(k, names[i]) == 0)
 			return true;
@@ -570,8 +575,8 @@ static pw_status check_followup(pw_verifier *v, const ev *e, const char *kind)
 	const json_t *want = json_array_get(v->expect, 0);
 	const char *want_kind = pw_event_str(want, "kind");
 	if (want == NULL)
-		return violation(v, "followup",
-		                 "a %s event that no fault before it calls for", kind);
+		return violation(v, "followup", "a %s event that no fault before it calls for",
+		                 kind);
 	if (strcmp(kind, want_kind) != 0)
 		return violation(v, "followup", "event %llu requires a %s event next, not a %s",
 		                 (unsigned long long)v->expect_cause, want_kind, kind);
@@ -584,8 +589,8 @@ static pw_status check_followup(pw_verifier *v, const ev *e, const char *kind)
 			char g[200], w[200];
 			show(m, g, sizeof g);
 			show(json_object_get(want, k), w, sizeof w);
-			return violation(v, "followup", "%s: recorded %s, event %llu requires %s", k,
-			                 g, (unsigned long long)v->expect_cause, w);
+			return violation(v, "followup", "%s: recorded %s, event %llu requires %s",
+			                 k, g, (unsigned long long)v->expect_cause, w);
 		}
 	}
 	json_object_foreach ((json_t *)want, k, m)
@@ -683,8 +688,8 @@ static pw_status check_event(pw_verifier *v, const ev *e)
 		return st;
 	if (st != PW_OK) {
 		v->in_place = false; /* the fold has begun to change the run: report it now */
-		const char *check = by_owner ? (kind[0] == 'a' || kind[0] == 'd' ? "approval" : kind)
-		                              : "fold";
+		const char *check =
+		        by_owner ? (kind[0] == 'a' || kind[0] == 'd' ? "approval" : kind) : "fold";
 		return violation(v, check, "%s", err);
 	}
 	if (followup)
