@@ -102,7 +102,7 @@ static json_t *resolve_event(const gen *g, const char *call_id, bool ok, const c
 	const pw_open_call *oc = pw_run_open_call(&g->run, call_id);
 	if (oc == NULL)
 		die("resolve: call %s is not open", call_id);
-	return pw_record_resolve(g->spec, &g->run, oc, ok, owner, note);
+	return pw_record_resolve(g->spec, &g->run, oc, ok, owner, NULL, note);
 }
 
 /*
@@ -243,10 +243,10 @@ static pw_verdict call(gen *g, const char *agent, const char *action, const char
 		observed o;
 		execute(g, a, in, &o);
 		int64_t end = g->now + (int64_t)o.duration_ms + 1;
-		pw_exec_record rec = {o.how,          o.exit_status,      o.signal,
-		                      o.result,       o.stderr_tail,      o.duration_ms,
-		                      o.stdout_bytes, o.stdout_truncated, o.why};
-		append(g, pw_record_result(g->spec, a, &g->run, in, call_id, &rec, end), end);
+		pw_exec_record rec = {
+		        o.how,         o.exit_status,  o.signal,           o.result, o.stderr_tail,
+		        o.duration_ms, o.stdout_bytes, o.stdout_truncated, o.why,    1};
+		append(g, pw_record_result(g->spec, a, &g->run, in, call_id, &rec, end, NULL), end);
 		json_decref(o.result);
 		json_decref(o.stderr_tail);
 	}

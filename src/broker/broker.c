@@ -246,6 +246,39 @@ static pw_status sync_run(pw_broker *b, char *err, size_t errlen)
 	return st;
 }
 
+static int found_lockout(void *arg, const char *run_id, uint64_t seq, const char *reason);
+static pw_status append_all(pw_broker *b, json_t *ev, const json_t *after, int64_t now,
+                            json_t **stored, char *err, size_t errlen);
+
+/*
+ * A run whose log does not verify, opened by an agent: a policy violation.
+ * Halt and freeze it and lock the agent out, appended after whatever the
+ * log holds, unless the agent is locked out already. Best effort: the run
+ * is refused either way.
+ */
+static void freeze_tampered(pw_broker *b, const char *why)
+{
+	bool locked_out = false;
+	json_t *evs = NULL;
+	if (pw_ledger_begin(b->L) != PW_OK)
+		return;
+	if (pw_ledger_lockouts(b->L, b->agent, found_lockout, &locked_out) == PW_OK &&
+	    !locked_out && (evs = pw_record_tampered(b->agent, why)) != NULL) {
+		json_t *first = json_array_get(evs, 0);
+		json_incref(first);
+		json_array_remove(evs, 0);
+		if (append_all(b, first, evs, now_ms(), NULL, NULL, 0) == PW_OK &&
+		    pw_ledger_commit(b->L) == PW_OK) {
+			json_decref(first);
+			json_decref(evs);
+			return;
+		}
+		json_decref(first);
+	}
+	json_decref(evs);
+	pw_ledger_rollback(b->L);
+}
+
 pw_status pw_broker_open(const pw_broker_opts *o, const char *run_id, pw_broker **out, char *err,
                          size_t errlen)
 {
@@ -285,6 +318,8 @@ pw_status pw_broker_open(const pw_broker_opts *o, const char *run_id, pw_broker 
 		char why[400];
 		snprintf(why, sizeof why, "%s", err);
 		set_err(err, errlen, "the log of run %s does not verify: %s", run_id, why);
+		if (o->for_calls)
+			freeze_tampered(b, why);
 	}
 	if (st != PW_OK) {
 		pw_broker_close(b);
@@ -651,12 +686,32 @@ out:
 	return st;
 }
 
-/* The record of an execution, as the result event writes it. */
-static pw_exec_record record_of(const observed *o)
+/* The record of attempt of an execution, as the result event writes it. */
+static pw_exec_record record_of(const observed *o, unsigned attempt)
 {
-	return (pw_exec_record){o->how,          o->exit_status,      o->signal,
-	                        o->result,       o->stderr_tail,      o->duration_ms,
-	                        o->stdout_bytes, o->stdout_truncated, o->why};
+	return (pw_exec_record){
+	        o->how,         o->exit_status,  o->signal,           o->result, o->stderr_tail,
+	        o->duration_ms, o->stdout_bytes, o->stdout_truncated, o->why,    attempt};
+}
+
+/*
+ * Inside a transaction: append ev, then each event of after (an array,
+ * may be NULL), all at time now. *stored gets the first.
+ */
+static pw_status append_all(pw_broker *b, json_t *ev, const json_t *after, int64_t now,
+                            json_t **stored, char *err, size_t errlen)
+{
+	pw_status st = pw_ledger_append(b->L, b->info.run_id, ev, now, stored);
+	size_t i;
+	json_t *e;
+	json_array_foreach ((json_t *)after, i, e) {
+		if (st != PW_OK)
+			break;
+		st = pw_ledger_append(b->L, b->info.run_id, e, now, NULL);
+	}
+	if (st != PW_OK)
+		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+	return st;
 }
 
 /*
@@ -665,10 +720,10 @@ static pw_exec_record record_of(const observed *o)
  * builds inside the transaction.
  */
 static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json_t *input,
-                        const char *call_id, const observed *o, json_t **stored, char *err,
-                        size_t errlen)
+                        const char *call_id, const observed *o, unsigned attempt, pw_outcome *oc,
+                        json_t **stored, char *err, size_t errlen)
 {
-	json_t *built = NULL;
+	json_t *built = NULL, *after = NULL;
 	pw_status st = pw_ledger_begin(b->L);
 	if (st != PW_OK) {
 		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
@@ -677,20 +732,22 @@ static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json
 	st = sync_run(b, err, errlen);
 	int64_t now = now_ms();
 	if (st == PW_OK && a != NULL) {
-		pw_exec_record rec = record_of(o);
+		pw_exec_record rec = record_of(o, attempt);
 		/* the outcome is computed against the run as folded now and at now, which is
 		   also the event's time: a capability's ttl counts from the recorded time */
-		ev = built = pw_record_result(b->sf.spec, a, &b->run, input, call_id, &rec, now);
-		if (ev == NULL) {
+		ev = built =
+		        pw_record_result(b->sf.spec, a, &b->run, input, call_id, &rec, now, oc);
+		if (ev != NULL)
+			after = pw_record_after_result(oc, call_id, a->name, b->run.n_events);
+		if (ev == NULL || after == NULL) {
+			if (ev != NULL)
+				pw_outcome_release(oc);
 			st = PW_ERR_NOMEM;
 			set_err(err, errlen, "cannot build the result event");
 		}
 	}
-	if (st == PW_OK) {
-		st = pw_ledger_append(b->L, b->info.run_id, ev, now, stored);
-		if (st != PW_OK)
-			set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
-	}
+	if (st == PW_OK)
+		st = append_all(b, ev, after, now, stored, err, errlen);
 	if (st == PW_OK) {
 		st = pw_ledger_commit(b->L);
 		if (st != PW_OK)
@@ -698,7 +755,10 @@ static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json
 			        pw_ledger_errmsg(b->L));
 	}
 	json_decref(built);
+	json_decref(after);
 	if (st != PW_OK) {
+		if (a != NULL && after != NULL)
+			pw_outcome_release(oc);
 		pw_ledger_rollback(b->L);
 		if (stored && *stored) {
 			json_decref(*stored);
@@ -709,18 +769,162 @@ static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json
 	return sync_run(b, err, errlen);
 }
 
+/* Whether another run of the ledger (or this one) has locked agent out. */
+static int found_lockout(void *arg, const char *run_id, uint64_t seq, const char *reason)
+{
+	(void)run_id;
+	(void)seq;
+	(void)reason;
+	*(bool *)arg = true;
+	return 1;
+}
+
+/* Sleep ms, waking early when the call is cancelled. */
+static void backoff_sleep(const pw_broker *b, int64_t ms)
+{
+	while (ms > 0 && !(b->cancel && *b->cancel)) {
+		int64_t step = ms < 50 ? ms : 50;
+		struct timespec ts = {0, (long)step * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/* The reply for a call to a frozen run, which records nothing. */
+static json_t *frozen_reply(const pw_broker *b, const char *action)
+{
+	char msg[300];
+	snprintf(msg, sizeof msg,
+	         "run %s is frozen after a policy violation (%s at event %llu): nothing more is "
+	         "recorded or run",
+	         b->info.run_id, b->run.halt_reason ? b->run.halt_reason : "?",
+	         (unsigned long long)b->run.halt_seq);
+	return json_pack("{ss ss* ss ss ss ss sb sb}", "run_id", b->info.run_id, "action", action,
+	                 "verdict", "reject", "reason", "RUN_FROZEN", "check", "run", "message",
+	                 msg, "halted", true, "frozen", true);
+}
+
+/*
+ * One attempt of a call, from the decision to the result: the call event
+ * (and what must follow it) in one transaction, then for allow the
+ * program, then its result (and what must follow it) in another. *oc is
+ * set (release it) when a result was recorded; *frozen when the run was
+ * frozen and nothing was recorded.
+ */
+typedef struct attempt_ctx {
+	const char *action;
+	json_t *in; /* borrowed */
+	const char *parse_err;
+	const char *hex_or_null;
+	bool busy;
+	unsigned attempt;
+	const char *retry_of;
+	/* out */
+	char call_id[32];
+	json_t *stored_call, *stored_result;
+	pw_outcome oc;
+	bool have_oc, frozen;
+} attempt_ctx;
+
+static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, char *err,
+                             size_t errlen)
+{
+	pw_decision d;
+	json_t *call_ev = NULL, *after = NULL;
+	memset(&d, 0, sizeof d);
+	pw_status st = pw_ledger_begin(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+		return st;
+	}
+	st = sync_run(b, err, errlen);
+	if (st != PW_OK)
+		goto rollback;
+	if (b->run.frozen) {
+		x->frozen = true;
+		pw_ledger_rollback(b->L);
+		return PW_OK;
+	}
+	pw_call c = {
+	        .action = x->action,
+	        .input = x->in,
+	        .input_error = x->parse_err,
+	        .agent = b->agent,
+	        .spec_id = b->sf.spec ? b->sf.spec->workflow_id : NULL,
+	        .spec_error = b->spec_error,
+	        .spec_unreadable = b->spec_unreadable,
+	        .program_sha256 = x->hex_or_null,
+	        .busy = x->busy,
+	        .attempt = x->attempt,
+	        .retry_of = x->retry_of,
+	};
+	st = pw_ledger_lockouts(b->L, b->agent, found_lockout, &c.locked_out);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot read the lockouts: %s", pw_ledger_errmsg(b->L));
+		goto rollback;
+	}
+	/* decide */
+	c.now_ms = now_ms();
+	st = pw_decide(b->sf.spec, &b->run, &c, &d);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot decide: %s", pw_status_name(st));
+		goto rollback;
+	}
+	/* write-ahead: the call event, and the halt and lockout it may bring */
+	uint64_t seq = b->run.n_events;
+	snprintf(x->call_id, sizeof x->call_id, "c%llu", (unsigned long long)seq);
+	call_ev = pw_record_call(b->run.state, &c, &d, x->call_id);
+	after = call_ev ? pw_record_after_call(&d, b->agent, seq) : NULL;
+	if (after == NULL) {
+		st = PW_ERR_NOMEM;
+		goto rollback;
+	}
+	st = append_all(b, call_ev, after, c.now_ms, &x->stored_call, err, errlen);
+	if (st == PW_OK)
+		st = pw_ledger_commit(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the call to the log, so it does not run: %s",
+		        pw_ledger_errmsg(b->L));
+		goto rollback;
+	}
+	json_decref(call_ev);
+	json_decref(after);
+	call_ev = after = NULL;
+	st = sync_run(b, err, errlen);
+	if (st != PW_OK || d.verdict != PW_VERDICT_ALLOW)
+		goto out;
+
+	/* run it */
+	observed o;
+	st = execute(b, a, x->in, &o);
+	if (st != PW_OK) {
+		set_err(err, errlen, "call %s could not run: %s; it stays in doubt", x->call_id,
+		        pw_status_name(st));
+		goto out;
+	}
+	st = append(b, NULL, a, x->in, x->call_id, &o, x->attempt, &x->oc, &x->stored_result, err,
+	            errlen);
+	observed_release(&o);
+	x->have_oc = st == PW_OK;
+	goto out; /* on failure it ran and the log does not know: the call stays in doubt */
+rollback:
+	pw_ledger_rollback(b->L);
+out:
+	json_decref(call_ev);
+	json_decref(after);
+	pw_decision_release(&d);
+	return st;
+}
+
 pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, size_t len,
                          json_t **reply, char *err, size_t errlen)
 {
-	char parse_err[256] = "", hex[65], call_id[32];
-	json_t *in = NULL, *call_ev = NULL, *stored_call = NULL;
-	json_t *stored_result = NULL;
-	pw_decision d;
+	char parse_err[256] = "", hex[65], root[32] = "";
+	json_t *in = NULL;
 	bool locked = false;
 	pw_status st;
 
 	*reply = NULL;
-	memset(&d, 0, sizeof d);
 	/* 1 parse */
 	if (len > PW_CALL_INPUT_MAX)
 		snprintf(parse_err, sizeof parse_err, "input of %zu bytes is over the limit of %zu",
@@ -741,98 +945,80 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
 	/* 2 the spec as it is now, 3 the program's hash */
 	load_spec(b);
 	const pw_action *a = b->sf.spec && name_ok ? pw_spec_action(b->sf.spec, action) : NULL;
-	pw_call c = {
+	attempt_ctx x = {
 	        .action = name_ok ? action : NULL,
-	        .input = in,
-	        .input_error = parse_err,
-	        .agent = b->agent,
-	        .spec_id = b->sf.spec ? b->sf.spec->workflow_id : NULL,
-	        .spec_error = b->spec_error,
-	        .spec_unreadable = b->spec_unreadable,
-	        .program_sha256 = a ? program_hash(b, a, hex) : NULL,
+	        .in = in,
+	        .parse_err = parse_err,
+	        .hex_or_null = a ? program_hash(b, a, hex) : NULL,
+	        .attempt = 1,
 	};
 
-	/* 4 the run's call lock, then the write transaction */
+	/* 4 the run's call lock, held through every retry */
 	st = pw_ledger_lock_run(b->L, b->info.id, b->lock_wait_ms);
 	if (st == PW_OK)
 		locked = true;
 	else if (st == PW_ERR_LIMIT)
-		c.busy = true;
+		x.busy = true;
 	else {
 		set_err(err, errlen, "cannot take the run's call lock: %s", pw_ledger_errmsg(b->L));
 		goto out;
 	}
-	st = pw_ledger_begin(b->L);
-	if (st != PW_OK) {
-		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
-		goto out;
+	for (;;) {
+		/* 5-7 decide, write ahead, run, record */
+		st = one_attempt(b, a, &x, err, errlen);
+		if (st != PW_OK || x.frozen)
+			break;
+		bool again = x.have_oc && x.oc.retry && !(b->cancel && *b->cancel);
+		int64_t wait = x.have_oc ? x.oc.retry_in_ms : 0;
+		if (!again)
+			break;
+		/* a correctable failure with retries left: the same call again, decided afresh */
+		if (x.attempt == 1)
+			snprintf(root, sizeof root, "%s", x.call_id);
+		backoff_sleep(b, wait);
+		if (b->cancel && *b->cancel)
+			break; /* interrupted while waiting: the last attempt's result stands */
+		pw_outcome_release(&x.oc);
+		x.have_oc = false;
+		json_decref(x.stored_call);
+		json_decref(x.stored_result);
+		x.stored_call = x.stored_result = NULL;
+		x.attempt++;
+		x.retry_of = root;
+		/* the program is hashed again for each attempt */
+		load_spec(b);
+		a = b->sf.spec && name_ok ? pw_spec_action(b->sf.spec, action) : NULL;
+		x.hex_or_null = a ? program_hash(b, a, hex) : NULL;
 	}
-	st = sync_run(b, err, errlen);
-	if (st != PW_OK) {
-		pw_ledger_rollback(b->L);
-		goto out;
-	}
-	/* 5 decide */
-	c.now_ms = now_ms();
-	st = pw_decide(b->sf.spec, &b->run, &c, &d);
-	if (st != PW_OK) {
-		pw_ledger_rollback(b->L);
-		set_err(err, errlen, "cannot decide: %s", pw_status_name(st));
-		goto out;
-	}
-	/* 6 write-ahead: the call event */
-	snprintf(call_id, sizeof call_id, "c%llu", (unsigned long long)b->run.n_events);
-	call_ev = pw_record_call(b->run.state, &c, &d, call_id);
-	if (call_ev == NULL) {
-		pw_ledger_rollback(b->L);
-		st = PW_ERR_NOMEM;
-		goto out;
-	}
-	st = pw_ledger_append(b->L, b->info.run_id, call_ev, c.now_ms, &stored_call);
-	if (st == PW_OK)
-		st = pw_ledger_commit(b->L);
-	if (st != PW_OK) {
-		set_err(err, errlen, "cannot write the call to the log, so it does not run: %s",
-		        pw_ledger_errmsg(b->L));
-		pw_ledger_rollback(b->L);
-		goto out;
-	}
-	st = sync_run(b, err, errlen);
-	if (st != PW_OK)
-		goto out;
-
-	/* 7 run it */
-	if (d.verdict == PW_VERDICT_ALLOW) {
-		observed o;
-		st = execute(b, a, in, &o);
-		if (st != PW_OK) {
-			set_err(err, errlen, "call %s could not run: %s; it stays in doubt",
-			        call_id, pw_status_name(st));
-			goto out;
-		}
-		st = append(b, NULL, a, in, call_id, &o, &stored_result, err, errlen);
-		observed_release(&o);
-		if (st != PW_OK)
-			goto out; /* it ran and the log does not know: the call stays in doubt */
-	}
-	*reply = reply_of(b, stored_call, stored_result);
-	if (*reply == NULL)
+	if (st == PW_OK && x.frozen)
+		*reply = frozen_reply(b, x.action);
+	else if (st == PW_OK || (st != PW_OK && x.stored_result != NULL))
+		*reply = reply_of(b, x.stored_call, x.stored_result);
+	if (*reply != NULL && x.attempt > 1)
+		(void)json_object_set_new(*reply, "attempts", json_integer(x.attempt));
+	if (st == PW_OK && *reply == NULL)
 		st = PW_ERR_NOMEM;
 out:
 	if (locked)
 		pw_ledger_unlock_run(b->L, b->info.id);
-	pw_decision_release(&d);
+	if (x.have_oc)
+		pw_outcome_release(&x.oc);
 	json_decref(in);
-	json_decref(call_ev);
-	json_decref(stored_call);
-	json_decref(stored_result);
+	json_decref(x.stored_call);
+	json_decref(x.stored_result);
 	return st;
 }
 
 /* ---- resolve and status ---------------------------------------------------- */
 
+static pw_status refuse(char *err, size_t errlen, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static bool text_ok(const char *t);
+static bool declared_owner(const pw_broker *b, const char *owner);
+
 pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const char *owner,
-                            const char *note, json_t **reply, char *err, size_t errlen)
+                            const char *os_user, const char *note, json_t **reply, char *err,
+                            size_t errlen)
 {
 	json_t *ev = NULL, *stored = NULL;
 	pw_status st;
@@ -844,14 +1030,12 @@ pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const ch
 		        b->sf.spec ? b->sf.spec->workflow_id : b->spec_error);
 		return PW_ERR_PERM;
 	}
-	if (owner == NULL ||
-	    json_object_get(json_object_get(b->sf.spec->model, "owners"), owner) == NULL) {
-		set_err(err, errlen, "\"%s\" is not an owner declared by workflow %s",
-		        owner ? owner : "", b->run.workflow);
-		return PW_ERR_PERM;
-	}
-	if (note != NULL && (strlen(note) > 1000 || !pw_utf8_valid(note, strlen(note)))) {
-		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8");
+	if (!declared_owner(b, owner))
+		return refuse(err, errlen, "NOT_OWNER",
+		              "\"%s\" is not an owner declared by workflow %s", owner ? owner : "",
+		              b->run.workflow);
+	if (!text_ok(note)) {
+		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8 on one line");
 		return PW_ERR_INVALID;
 	}
 	st = pw_ledger_lock_run(b->L, b->info.id, 0);
@@ -870,12 +1054,12 @@ pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok, const ch
 		st = PW_ERR_NOTFOUND;
 		goto out;
 	}
-	ev = pw_record_resolve(b->sf.spec, &b->run, oc, ok, owner, note);
+	ev = pw_record_resolve(b->sf.spec, &b->run, oc, ok, owner, os_user, note);
 	if (ev == NULL) {
 		st = PW_ERR_NOMEM;
 		goto out;
 	}
-	st = append(b, ev, NULL, NULL, NULL, NULL, &stored, err, errlen);
+	st = append(b, ev, NULL, NULL, NULL, NULL, 0, NULL, &stored, err, errlen);
 	if (st == PW_OK) {
 		*reply = json_pack("{ss ss ss ss ss}", "run_id", b->info.run_id, "call_id", call_id,
 		                   "outcome", ok ? "ok" : "failed", "by", owner, "state",
@@ -888,6 +1072,261 @@ out:
 	json_decref(ev);
 	json_decref(stored);
 	return st;
+}
+
+/* ---- owners' decisions: approve, deny, resume, unlock ---------------------- */
+
+/* A refusal: PW_ERR_PERM with err "CODE: why". */
+static pw_status refuse(char *err, size_t errlen, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static pw_status refuse(char *err, size_t errlen, const char *code, const char *fmt, ...)
+{
+	int n = snprintf(err, errlen, "%s: ", code);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return PW_ERR_PERM;
+}
+
+/* A note or reason: at most 1000 bytes of UTF-8, without control characters. */
+static bool text_ok(const char *t)
+{
+	if (t == NULL)
+		return true;
+	size_t n = strlen(t);
+	if (n > 1000 || !pw_utf8_valid(t, n))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* Inside the transaction: append ev (stolen) and commit, then fold it; *reply = the event. */
+static pw_status commit_one(pw_broker *b, json_t *ev, json_t **reply, char *err, size_t errlen)
+{
+	json_t *stored = NULL;
+	pw_status st = ev ? append_all(b, ev, NULL, now_ms(), &stored, err, errlen) : PW_ERR_NOMEM;
+	json_decref(ev);
+	if (st == PW_OK && (st = pw_ledger_commit(b->L)) != PW_OK)
+		set_err(err, errlen, "cannot commit to the log: %s", pw_ledger_errmsg(b->L));
+	if (st != PW_OK) {
+		pw_ledger_rollback(b->L);
+		json_decref(stored);
+		return st;
+	}
+	*reply = stored;
+	return sync_run(b, err, errlen);
+}
+
+pw_status pw_broker_decide(pw_broker *b, const char *approval_id, bool approve, const char *owner,
+                           const char *os_user, const char *text, json_t **reply, char *err,
+                           size_t errlen)
+{
+	*reply = NULL;
+	if (!text_ok(text) || (!approve && (text == NULL || text[0] == '\0'))) {
+		set_err(err, errlen, "the %s must be 1 to 1000 bytes of UTF-8 on one line",
+		        approve ? "note" : "reason");
+		return PW_ERR_INVALID;
+	}
+	pw_status st = pw_ledger_begin(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+		return st;
+	}
+	if ((st = sync_run(b, err, errlen)) != PW_OK)
+		goto rollback;
+	const pw_pending *p = pw_run_pending(&b->run, approval_id);
+	int64_t now = now_ms();
+	if (p == NULL) {
+		set_err(err, errlen, "run %s has no approval request \"%.80s\" waiting",
+		        b->info.run_id, approval_id);
+		st = PW_ERR_NOTFOUND;
+	} else if (strcmp(p->owner, owner) != 0)
+		st = refuse(err, errlen, "NOT_OWNER", "approval %s is for owner %s, not %s",
+		            approval_id, p->owner, owner);
+	else if (b->run.frozen && approve)
+		st = refuse(err, errlen, "RUN_FROZEN", "run %s is frozen; an approval cannot apply",
+		            b->info.run_id);
+	else if (approve && p->approved)
+		st = refuse(err, errlen, "APPROVAL_DECIDED",
+		            "approval %s was approved already by %s", approval_id, p->by);
+	else if (approve && p->expires_ms <= now)
+		st = refuse(err, errlen, "APPROVAL_EXPIRED",
+		            "approval %s expired %lld s ago; the agent must ask again", approval_id,
+		            (long long)((now - p->expires_ms) / 1000));
+	if (st != PW_OK)
+		goto rollback;
+	json_t *ev = approve ? pw_record_approve(p, owner, os_user, text)
+	                     : pw_record_deny(p, owner, os_user, text);
+	return commit_one(b, ev, reply, err, errlen);
+rollback:
+	pw_ledger_rollback(b->L);
+	return st;
+}
+
+/* The spec as loaded now, if it is the run's; else a refusal. */
+static pw_status pinned_spec(pw_broker *b, char *err, size_t errlen)
+{
+	load_spec(b);
+	if (b->sf.spec == NULL || strcmp(b->sf.spec->workflow_id, b->run.workflow_id) != 0) {
+		set_err(err, errlen, "the workflow spec %s is not the one run %s pinned (%s)",
+		        b->info.spec_path, b->info.run_id,
+		        b->sf.spec ? b->sf.spec->workflow_id : b->spec_error);
+		return PW_ERR_PERM;
+	}
+	return PW_OK;
+}
+
+static bool declared_owner(const pw_broker *b, const char *owner)
+{
+	return owner != NULL &&
+	       json_object_get(json_object_get(b->sf.spec->model, "owners"), owner) != NULL;
+}
+
+pw_status pw_broker_resume(pw_broker *b, const char *owner, const char *os_user, const char *note,
+                           json_t **reply, char *err, size_t errlen)
+{
+	*reply = NULL;
+	if (!text_ok(note)) {
+		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8 on one line");
+		return PW_ERR_INVALID;
+	}
+	PW_TRY(pinned_spec(b, err, errlen));
+	if (!declared_owner(b, owner))
+		return refuse(err, errlen, "NOT_OWNER",
+		              "\"%s\" is not an owner declared by workflow %s", owner ? owner : "",
+		              b->run.workflow);
+	pw_status st = pw_ledger_begin(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+		return st;
+	}
+	if ((st = sync_run(b, err, errlen)) != PW_OK)
+		goto rollback;
+	if (b->run.frozen)
+		st = refuse(
+		        err, errlen, "RUN_FROZEN",
+		        "run %s is frozen after a policy violation (%s): it cannot resume; keep "
+		        "it as evidence and start a new run",
+		        b->info.run_id, b->run.halt_reason ? b->run.halt_reason : "?");
+	else if (!b->run.halted)
+		st = refuse(err, errlen, "NOT_HALTED", "run %s is not halted", b->info.run_id);
+	if (st != PW_OK)
+		goto rollback;
+	return commit_one(b, pw_record_resume(&b->run, owner, os_user, note), reply, err, errlen);
+rollback:
+	pw_ledger_rollback(b->L);
+	return st;
+}
+
+typedef struct lockout_list {
+	json_t *list; /* [{run_id, seq, reason}] */
+	pw_status st;
+} lockout_list;
+
+static int collect_lockout(void *arg, const char *run_id, uint64_t seq, const char *reason)
+{
+	lockout_list *l = arg;
+	if (json_array_append_new(l->list, json_pack("{sssIss}", "run_id", run_id, "seq",
+	                                             (json_int_t)seq, "reason", reason)) != 0) {
+		l->st = PW_ERR_NOMEM;
+		return 1;
+	}
+	return 0;
+}
+
+pw_status pw_broker_unlock(const char *db_path, const char *agent, const char *owner,
+                           const char *os_user, const char *note, json_t **reply, char *err,
+                           size_t errlen)
+{
+	pw_ledger *L = NULL;
+	lockout_list l = {json_array(), PW_OK};
+	*reply = NULL;
+	if (!pw_id_valid(agent)) {
+		set_err(err, errlen, "invalid agent name");
+		json_decref(l.list);
+		return PW_ERR_INVALID;
+	}
+	if (!text_ok(note)) {
+		set_err(err, errlen, "the note must be at most 1000 bytes of UTF-8 on one line");
+		json_decref(l.list);
+		return PW_ERR_INVALID;
+	}
+	pw_status st = l.list ? pw_ledger_open(db_path, false, &L, err, errlen) : PW_ERR_NOMEM;
+	if (st == PW_OK && (st = pw_ledger_begin(L)) == PW_OK) {
+		st = pw_ledger_lockouts(L, agent, collect_lockout, &l);
+		if (st == PW_OK)
+			st = l.st;
+		size_t i;
+		json_t *e;
+		json_array_foreach (l.list, i, e) {
+			if (st != PW_OK)
+				break;
+			pw_lockout lo = {(char *)agent,
+			                 (char *)json_string_value(json_object_get(e, "reason")),
+			                 (uint64_t)json_integer_value(json_object_get(e, "seq"))};
+			json_t *ev = pw_record_unlock(&lo, owner, os_user, note);
+			st = ev ? pw_ledger_append(L,
+			                           json_string_value(json_object_get(e, "run_id")),
+			                           ev, now_ms(), NULL)
+			        : PW_ERR_NOMEM;
+			json_decref(ev);
+		}
+		if (st == PW_OK && json_array_size(l.list) == 0) {
+			set_err(err, errlen, "agent %s is not locked out", agent);
+			st = PW_ERR_NOTFOUND;
+		} else if (st == PW_OK)
+			st = pw_ledger_commit(L);
+		else
+			set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(L));
+		if (st != PW_OK)
+			pw_ledger_rollback(L);
+	}
+	if (st == PW_OK) {
+		*reply = json_pack("{ss ss sO}", "agent", agent, "by", owner, "unlocked", l.list);
+		if (*reply == NULL)
+			st = PW_ERR_NOMEM;
+	}
+	json_decref(l.list);
+	pw_ledger_close(L);
+	return st;
+}
+
+/* Counters as JSON (of one action when action is not NULL): calls, verdicts, outcomes, tiers. */
+static json_t *counts_json(const pw_run_counts *c, const char *action)
+{
+	json_t *tiers = json_object();
+	for (int t = PW_TIER_CORRECTABLE; tiers && t <= PW_TIER_POLICY; t++)
+		if (json_object_set_new(tiers, pw_tier_name((pw_tier)t),
+		                        json_integer((json_int_t)c->tier[t])) != 0) {
+			json_decref(tiers);
+			tiers = NULL;
+		}
+	json_t *o =
+	        json_pack("{sIsIsIsIsIsIsIsIsIsIso}", "calls", (json_int_t)c->calls, "allowed",
+	                  (json_int_t)c->allowed, "approval", (json_int_t)c->approval, "blocked",
+	                  (json_int_t)c->blocked, "rejected", (json_int_t)c->rejected, "ok",
+	                  (json_int_t)c->ok, "failed", (json_int_t)c->failed, "resolved",
+	                  (json_int_t)c->resolved, "retries", (json_int_t)c->retries, "escalations",
+	                  (json_int_t)c->escalations, "tiers", tiers);
+	if (o != NULL && action == NULL &&
+	    json_object_update_new(
+	            o, json_pack("{sIsIsIsIsIsI}", "halts", (json_int_t)c->halts, "resumes",
+	                         (json_int_t)c->resumes, "lockouts", (json_int_t)c->lockouts,
+	                         "unlocks", (json_int_t)c->unlocks, "approved",
+	                         (json_int_t)c->approved, "denied", (json_int_t)c->denied)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o != NULL && action != NULL &&
+	    json_object_set_new(o, "action", json_string(action)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 pw_status pw_broker_status(pw_broker *b, json_t **out, char *err, size_t errlen)
@@ -939,10 +1378,12 @@ pw_status pw_broker_status(pw_broker *b, json_t **out, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < r->n_pending; i++) {
 		const pw_pending *p = &r->pending[i];
-		json_t *e = json_pack("{sssssssssssIsb}", "approval_id", p->approval_id, "call_id",
-		                      p->call_id, "action", p->action, "owner", p->owner, "reason",
-		                      p->reason, "expires_ms", (json_int_t)p->expires_ms, "expired",
-		                      p->expires_ms <= now);
+		json_t *e = json_pack("{ss ss ss ss ss sI sb ss ss sb ss* sO*}", "approval_id",
+		                      p->approval_id, "call_id", p->call_id, "action", p->action,
+		                      "owner", p->owner, "reason", p->reason, "expires_ms",
+		                      (json_int_t)p->expires_ms, "expired", p->expires_ms <= now,
+		                      "agent", p->agent, "call_sha256", p->call_sha256, "approved",
+		                      p->approved, "approved_by", p->by, "input", p->input);
 		if (e == NULL || json_array_append_new(pending, e))
 			goto nomem;
 	}
@@ -954,14 +1395,38 @@ pw_status pw_broker_status(pw_broker *b, json_t **out, char *err, size_t errlen)
 		json_array_foreach (json_object_get(b->sf.spec->model, "terminal"), i, t)
 			terminal = terminal || strcmp(json_string_value(t), r->state) == 0;
 	}
-	json_t *counts =
-	        json_pack("{sIsIsIsIsIsIsIsI}", "calls", (json_int_t)r->counts.calls, "allowed",
-	                  (json_int_t)r->counts.allowed, "approval", (json_int_t)r->counts.approval,
-	                  "blocked", (json_int_t)r->counts.blocked, "rejected",
-	                  (json_int_t)r->counts.rejected, "ok", (json_int_t)r->counts.ok, "failed",
-	                  (json_int_t)r->counts.failed, "resolved", (json_int_t)r->counts.resolved);
-	if (counts == NULL)
+	json_t *counts = counts_json(&r->counts, NULL);
+	json_t *actions = json_array(), *lockouts = json_array();
+	for (size_t i = 0; counts && actions && i < r->n_stats; i++) {
+		const pw_action_stats *as = &r->stats[i];
+		pw_run_counts c = {.calls = as->calls,
+		                   .allowed = as->allowed,
+		                   .approval = as->approval,
+		                   .blocked = as->blocked,
+		                   .rejected = as->rejected,
+		                   .ok = as->ok,
+		                   .failed = as->failed,
+		                   .retries = as->retries,
+		                   .escalations = as->escalations};
+		memcpy(c.tier, as->tier, sizeof c.tier);
+		if (json_array_append_new(actions, counts_json(&c, as->action)) != 0)
+			goto nomem;
+	}
+	for (size_t i = 0; lockouts && i < r->n_lockouts; i++)
+		if (json_array_append_new(lockouts,
+		                          json_pack("{sssssI}", "agent", r->lockouts[i].agent,
+		                                    "reason", r->lockouts[i].reason, "seq",
+		                                    (json_int_t)r->lockouts[i].seq)) != 0)
+			goto nomem;
+	if (counts == NULL || actions == NULL || lockouts == NULL ||
+	    json_object_set_new(o, "frozen", json_boolean(r->frozen)) ||
+	    json_object_set_new(o, "actions", actions) ||
+	    json_object_set_new(o, "lockouts", lockouts)) {
+		json_decref(counts);
+		json_decref(actions);
+		json_decref(lockouts);
 		goto nomem;
+	}
 	if (json_object_set_new(o, "run_id", json_string(r->run_id)) ||
 	    json_object_set_new(o, "workflow", json_string(r->workflow)) ||
 	    json_object_set_new(o, "workflow_id", json_string(r->workflow_id)) ||
@@ -1003,8 +1468,10 @@ static int recent_one(void *arg, const json_t *ev)
 {
 	recent_ctx *c = arg;
 	const char *kind = pw_event_str(ev, "kind"), *call_id = pw_event_str(ev, "call_id");
-	if (kind == NULL || call_id == NULL)
-		return 0;
+	if (kind == NULL || call_id == NULL ||
+	    (strcmp(kind, "call") != 0 && strcmp(kind, "result") != 0 &&
+	     strcmp(kind, "resolve") != 0))
+		return 0; /* approve, deny and escalate name a call too: they are not outcomes */
 	if (strcmp(kind, "call") == 0) {
 		json_t *e =
 		        json_pack("{ss so ss ss s:o*}", "call_id", call_id, "action",

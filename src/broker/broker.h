@@ -44,6 +44,9 @@ typedef struct pw_broker_opts {
 	/* may be NULL; set non-zero by a signal handler: a running program is stopped as at
 	   its timeout and its result recorded (see exec.h) */
 	const volatile sig_atomic_t *cancel;
+	/* the run is opened to make calls: a log that does not verify then freezes the run and
+	   locks the agent out (a policy violation), besides refusing it */
+	bool for_calls;
 } pw_broker_opts;
 
 /*
@@ -91,8 +94,44 @@ PW_MUST_CHECK pw_status pw_broker_call(pw_broker *b, const char *action, const c
  * stays, and no capability is minted either way.
  */
 PW_MUST_CHECK pw_status pw_broker_resolve(pw_broker *b, const char *call_id, bool ok,
-                                          const char *owner, const char *note, json_t **reply,
-                                          char *err, size_t errlen);
+                                          const char *owner, const char *os_user, const char *note,
+                                          json_t **reply, char *err, size_t errlen);
+
+/*
+ * An owner's decision on approval request approval_id of the run: approve
+ * (text: an optional note) or deny (text: the reason, required). The
+ * caller has authenticated owner as OS user os_user (cli/trust.h); both
+ * are recorded. PW_ERR_NOTFOUND: no such request waiting; PW_ERR_PERM
+ * with err "CODE: why" for a refusal: NOT_OWNER (owner is not the one the
+ * request names), APPROVAL_EXPIRED, APPROVAL_DECIDED (approved already),
+ * RUN_FROZEN (approve only). On PW_OK *reply is the event recorded.
+ *
+ * An approval is bound to the call's hash (core/decide.h): the agent's next
+ * call of the same action with the same input, before expires_ms, runs
+ * (once: the call event that runs it uses the approval up).
+ */
+PW_MUST_CHECK pw_status pw_broker_decide(pw_broker *b, const char *approval_id, bool approve,
+                                         const char *owner, const char *os_user, const char *text,
+                                         json_t **reply, char *err, size_t errlen);
+
+/*
+ * Let a run halted by a fatal error go on: a resume event by owner
+ * (declared in the spec). PW_ERR_PERM "NOT_HALTED: ..." or "RUN_FROZEN: ..."
+ * (a policy violation froze it: it never resumes), "NOT_OWNER: ...".
+ */
+PW_MUST_CHECK pw_status pw_broker_resume(pw_broker *b, const char *owner, const char *os_user,
+                                         const char *note, json_t **reply, char *err,
+                                         size_t errlen);
+
+/*
+ * Lift every lockout of agent in the ledger at db_path: an unlock event in
+ * each run that locked it out, in one transaction. PW_ERR_NOTFOUND when the
+ * agent is not locked out. *reply: {agent, by, unlocked: [{run_id, seq,
+ * reason}]}.
+ */
+PW_MUST_CHECK pw_status pw_broker_unlock(const char *db_path, const char *agent, const char *owner,
+                                         const char *os_user, const char *note, json_t **reply,
+                                         char *err, size_t errlen);
 
 /*
  * The run's folded state as a JSON object: run_id, workflow, workflow_id,

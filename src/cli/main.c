@@ -99,15 +99,76 @@ static const pw_command commands[] = {
         {"resolve", pw_cmd_resolve,
          "resolve RUN CALL_ID --outcome ok|failed --as OWNER   settle an in-doubt call",
          "usage: pitwall resolve RUN CALL_ID --outcome ok|failed --as OWNER [--note TEXT]\n"
-         "                       [--db PATH]\n"
+         "                       [--trust FILE] [--db PATH]\n"
          "\n"
          "A call whose program started but whose result was never recorded (pitwall\n"
          "was killed, the machine went down) is in doubt, and the run accepts no\n"
          "call until an owner records what happened, after checking the real system.\n"
-         "The resolve event names the owner. ok moves the run to the action's target\n"
+         "OWNER is authenticated by the trust file (see approve). The resolve event\n"
+         "names the owner and the OS user. ok moves the run to the action's target\n"
          "state when it has a single one; no capability is minted either way.\n"
          "\n"
-         "Exit status: 0 recorded, 2 refused (no such call in doubt, unknown owner).\n"},
+         "Exit status: 0 recorded, 5 refused (not authenticated, not an owner of the\n"
+         "workflow), 1 no such call in doubt or another failure, 2 usage error.\n"},
+        {"pending", pw_cmd_pending, "pending [RUN]   list approval requests waiting for an owner",
+         "usage: pitwall pending [RUN] [--db PATH] [--json]\n"
+         "\n"
+         "List the approval requests of RUN (default: every run of the ledger) that\n"
+         "have not expired: waiting for their owner, or approved and not yet used.\n"
+         "Each shows its run, approval id, action, input, owner, reason, the agent\n"
+         "that asked, when it expires, and the call hash the approval is bound to.\n"
+         "\n"
+         "Exit status: 0 listed, 1 a run could not be read, 2 usage error.\n"},
+        {"approve", pw_cmd_approve,
+         "approve APPROVAL_ID --as OWNER   approve a waiting call (it runs on its next call)",
+         "usage: pitwall approve APPROVAL_ID --as OWNER [--note TEXT] [--run RUN]\n"
+         "                       [--trust FILE] [--db PATH]\n"
+         "\n"
+         "Record OWNER's approval of a waiting request. OWNER must be the owner the\n"
+         "request names, and the trust file (default /etc/pitwall/owners) must let\n"
+         "the calling OS user act as OWNER. The approval is bound to the exact call\n"
+         "(action and input), is used by the agent's next call of it, runs it once,\n"
+         "and lapses when the request expires. --run picks the run when the id is\n"
+         "waiting in several.\n"
+         "\n"
+         "Exit status: 0 recorded, 5 refused (NOT_AUTHENTICATED, NOT_OWNER,\n"
+         "APPROVAL_EXPIRED, APPROVAL_DECIDED, RUN_FROZEN), 1 no such request waiting,\n"
+         "2 usage error.\n"},
+        {"deny", pw_cmd_deny, "deny APPROVAL_ID --as OWNER --reason TEXT   refuse a waiting call",
+         "usage: pitwall deny APPROVAL_ID --as OWNER --reason TEXT [--run RUN]\n"
+         "                    [--trust FILE] [--db PATH]\n"
+         "\n"
+         "Record OWNER's refusal of a request (waiting, or approved and not yet used:\n"
+         "a deny withdraws the approval). Authenticated as for approve.\n"
+         "\n"
+         "Exit status: 0 recorded, 5 refused, 1 no such request, 2 usage error.\n"},
+        {"resume", pw_cmd_resume, "resume RUN --as OWNER   let a run halted by a fatal error go on",
+         "usage: pitwall resume RUN --as OWNER [--note TEXT] [--trust FILE] [--db PATH]\n"
+         "\n"
+         "A fatal error (errors.exit ... fatal, a program that is not the pinned one)\n"
+         "halts the run: nothing runs until an owner declared by the workflow, having\n"
+         "looked, records a resume. A run frozen by a policy violation never resumes.\n"
+         "\n"
+         "Exit status: 0 recorded, 5 refused (NOT_AUTHENTICATED, NOT_OWNER, NOT_HALTED,\n"
+         "RUN_FROZEN), 1 a failure, 2 usage error.\n"},
+        {"unlock", pw_cmd_unlock, "unlock AGENT --as OWNER   lift an agent's lockout",
+         "usage: pitwall unlock AGENT --as OWNER [--note TEXT] [--trust FILE] [--db PATH]\n"
+         "\n"
+         "A policy violation locks the calling agent out of every run of the ledger.\n"
+         "Record an unlock event, by an owner of the trust file, in each run that\n"
+         "locked AGENT out.\n"
+         "\n"
+         "Exit status: 0 unlocked, 5 refused (NOT_AUTHENTICATED), 1 not locked out or\n"
+         "a failure, 2 usage error.\n"},
+        {"stats", pw_cmd_stats, "stats [RUN]     counters by tier and action (--format prometheus)",
+         "usage: pitwall stats [RUN] [--db PATH] [--format text|prometheus|json]\n"
+         "\n"
+         "Counters of RUN (default: every run of the ledger), folded from the logs:\n"
+         "calls by verdict, results, faults by RAS tier, retries, escalations,\n"
+         "halts, lockouts, unlocks and owners' decisions, in total and per action.\n"
+         "--format prometheus prints the Prometheus text exposition format.\n"
+         "\n"
+         "Exit status: 0 printed, 1 a run could not be read, 2 usage error.\n"},
         {"export", pw_cmd_export,
          "export RUN      write a run's log as JSON Lines (one canonical event a line)",
          "usage: pitwall export RUN [--db PATH]\n"

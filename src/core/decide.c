@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
@@ -255,19 +256,66 @@ static pw_status check_pre(const json_t *list, const json_t *data, pw_decision *
 	return PW_OK;
 }
 
+pw_status pw_call_sha256(const char *action, const json_t *input, char out[PW_HASH_STR_LEN + 1])
+{
+	json_t *call = json_pack("{sssO}", "action", action, "input", input);
+	char *canon = NULL;
+	size_t len = 0;
+	unsigned char digest[PW_SHA256_LEN];
+	if (call == NULL)
+		return PW_ERR_NOMEM;
+	pw_status st = pw_jcs_dump(call, 0, &canon, &len);
+	json_decref(call);
+	if (st == PW_OK)
+		st = pw_sha256(canon, len, digest);
+	free(canon);
+	if (st != PW_OK)
+		return st;
+	memcpy(out, "sha256:", 7);
+	pw_hex(digest, PW_SHA256_LEN, out + 7);
+	return PW_OK;
+}
+
+/*
+ * Step 9 for an approval rule: the request this call repeats or the owner's
+ * approval it uses, found by its hash, else a new request.
+ */
+static pw_status approval_rule(const pw_run *run, const json_t *body, const char *check,
+                               const pw_call *call, pw_decision *d)
+{
+	int64_t ms = pw_spec_duration_ms(json_object_get(body, "expires"), 86400000);
+	const char *reason = json_string_value(json_object_get(body, "reason"));
+	d->owner = json_string_value(json_object_get(body, "owner"));
+	d->expires_ms = call->now_ms + (ms > 0 ? ms : 86400000);
+	PW_TRY(pw_call_sha256(call->action, call->input, d->call_sha256));
+	for (size_t i = 0; i < run->n_pending; i++) {
+		const pw_pending *p = &run->pending[i];
+		if (strcmp(p->call_sha256, d->call_sha256) != 0 ||
+		    strcmp(p->owner, d->owner) != 0 || p->expires_ms <= call->now_ms)
+			continue;
+		d->approval_id = p->approval_id;
+		if (p->approved) {
+			d->expires_ms = 0;
+			return verdict(d, PW_VERDICT_ALLOW, "APPROVED", PW_TIER_NONE, check, NULL,
+			               NULL, "%s: approved by %s (%s, %s)", check, p->by,
+			               p->approval_id, reason);
+		}
+		d->expires_ms = p->expires_ms;
+		return verdict(d, PW_VERDICT_APPROVAL, reason, PW_TIER_NONE, check, NULL, NULL,
+		               "%s: still waits for owner %s (%s, %s)", check, d->owner,
+		               p->approval_id, reason);
+	}
+	return verdict(d, PW_VERDICT_APPROVAL, reason, PW_TIER_NONE, check, NULL, NULL,
+	               "%s: waits for owner %s (%s)", check, d->owner, reason);
+}
+
 /* Step 9: a verdict body of the spec ({approval: {...}}, {block: {...}}, allow: true). */
-static pw_status apply_rule(const json_t *rule, const char *check, const pw_call *call,
-                            pw_decision *d)
+static pw_status apply_rule(const pw_run *run, const json_t *rule, const char *check,
+                            const pw_call *call, pw_decision *d)
 {
 	const json_t *body;
-	if ((body = json_object_get(rule, "approval")) != NULL) {
-		int64_t ms = pw_spec_duration_ms(json_object_get(body, "expires"), 86400000);
-		d->owner = json_string_value(json_object_get(body, "owner"));
-		d->expires_ms = call->now_ms + (ms > 0 ? ms : 86400000);
-		const char *reason = json_string_value(json_object_get(body, "reason"));
-		return verdict(d, PW_VERDICT_APPROVAL, reason, PW_TIER_NONE, check, NULL, NULL,
-		               "%s: waits for owner %s (%s)", check, d->owner, reason);
-	}
+	if ((body = json_object_get(rule, "approval")) != NULL)
+		return approval_rule(run, body, check, call, d);
 	if ((body = json_object_get(rule, "block")) != NULL) {
 		d->owner = json_string_value(json_object_get(body, "owner"));
 		const char *reason = json_string_value(json_object_get(body, "reason"));
@@ -280,8 +328,8 @@ static pw_status apply_rule(const json_t *rule, const char *check, const pw_call
 	               check, NULL, NULL, "%s: allowed", check);
 }
 
-static pw_status check_rules(const pw_spec *spec, const pw_action *a, const json_t *data,
-                             const pw_call *call, pw_decision *d)
+static pw_status check_rules(const pw_spec *spec, const pw_run *run, const pw_action *a,
+                             const json_t *data, const pw_call *call, pw_decision *d)
 {
 	const json_t *rules = json_object_get(a->def, "decide");
 	char check[64], err[256];
@@ -301,12 +349,12 @@ static pw_status check_rules(const pw_spec *spec, const pw_action *a, const json
 			               json_string(RULE_BOUNDS), json_string(err),
 			               "%s: cannot be evaluated: %s", check, err);
 		if (hit)
-			return apply_rule(rule, check, call, d);
+			return apply_rule(run, rule, check, call, d);
 	}
 	const json_t *dflt = json_object_get(spec->model, "default");
 	if (json_is_string(dflt)) /* "allow" */
-		return apply_rule(NULL, "default", call, d);
-	return apply_rule(dflt, "default", call, d);
+		return apply_rule(run, NULL, "default", call, d);
+	return apply_rule(run, dflt, "default", call, d);
 }
 
 static json_t *action_names(const pw_spec *spec)
@@ -377,6 +425,15 @@ pw_status pw_decide(const pw_spec *spec, const pw_run *run, const pw_call *call,
 		return PW_ERR_INTERNAL;
 
 	/* 3 run health */
+	if (call->locked_out || pw_run_lockout(run, call->agent ? call->agent : "") != NULL) {
+		const pw_lockout *l = pw_run_lockout(run, call->agent ? call->agent : "");
+		return verdict(d, PW_VERDICT_REJECT, "AGENT_LOCKED_OUT", PW_TIER_NONE, "agent",
+		               json_string("an agent that is not locked out"),
+		               json_string(call->agent ? call->agent : ""),
+		               "agent %s is locked out after a policy violation (%s); an owner "
+		               "must unlock it with pitwall unlock",
+		               call->agent ? call->agent : "?", l ? l->reason : "in another run");
+	}
 	if (run->halted)
 		return verdict(d, PW_VERDICT_REJECT, "RUN_HALTED", PW_TIER_NONE, "run",
 		               json_string("a run that is not halted"),
@@ -397,6 +454,24 @@ pw_status pw_decide(const pw_spec *spec, const pw_run *run, const pw_call *call,
 		               "call %s (%s) started and never recorded a result; an operator "
 		               "must record what happened with pitwall resolve",
 		               open_id, run->open[0].action);
+	}
+	if (call->attempt > 1) {
+		const pw_retryable *t = &run->retry;
+		const pw_action *ra = pw_spec_action(spec, call->action);
+		unsigned max = 0;
+		int64_t backoff;
+		if (ra != NULL)
+			pw_action_retry(ra, &max, &backoff);
+		if (t->root == NULL || call->retry_of == NULL ||
+		    strcmp(t->root, call->retry_of) != 0 || strcmp(t->action, call->action) != 0 ||
+		    call->attempt != t->attempt + 1 || call->attempt > max + 1)
+			return verdict(d, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE,
+			               "attempt",
+			               json_string("the next attempt after a correctable failure, "
+			                           "within errors.retry.max"),
+			               json_real(call->attempt),
+			               "attempt %u of %s is not a retry the spec allows here",
+			               call->attempt, call->retry_of ? call->retry_of : "?");
 	}
 
 	/* 4 closed set */
@@ -464,7 +539,7 @@ pw_status pw_decide(const pw_spec *spec, const pw_run *run, const pw_call *call,
 	}
 
 	/* 9 decision rules */
-	st = check_rules(spec, a, data, call, d);
+	st = check_rules(spec, run, a, data, call, d);
 	json_decref(data);
 	return st;
 }

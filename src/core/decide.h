@@ -14,7 +14,9 @@
  *                  SPEC_HASH_MISMATCH    the spec loaded now is not the run's, or
  *                                        does not parse (tier policy_violation:
  *                                        the run halts)
- *   3 run health   RUN_HALTED, CALL_IN_DOUBT, CALL_IN_PROGRESS
+ *   3 run health   AGENT_LOCKED_OUT, RUN_HALTED, CALL_IN_PROGRESS, CALL_IN_DOUBT,
+ *                  RETRY_INVALID (a retry that does not follow a correctable
+ *                  failure of the same call, or one past errors.retry.max)
  *   4 closed set   UNKNOWN_ACTION        (tier policy_violation: the run halts)
  *   5 input        INPUT_INVALID         check "input", actual/expected from the
  *                                        schema error, pointer in the message
@@ -24,7 +26,10 @@
  *   8 code pin     CODE_HASH_MISMATCH    (tier fatal: the run halts)
  *   9 rules        the first decide rule that matches, or the default:
  *                  allow (RULE_ALLOW / DEFAULT_ALLOW), approval or block with
- *                  the spec's reason as the reason code and the owner
+ *                  the spec's reason as the reason code and the owner. An
+ *                  approval rule whose owner has approved this very call
+ *                  (same call_sha256, unexpired, unused) allows it instead:
+ *                  APPROVED; one still waiting is repeated, not asked again
  *
  * A rule or requirement whose expression cannot be evaluated (a bound was
  * hit) denies: RULE_ERROR, with the check that failed.
@@ -81,6 +86,10 @@ typedef struct pw_call {
 	bool spec_unreadable;   /* the spec could not be read at all (I/O, a missing file) */
 	const char *program_sha256; /* hex of the action's program now; NULL: unreadable */
 	bool busy;                  /* another live process holds the run's call lock */
+	bool locked_out; /* another run of the ledger has locked the agent out (observed) */
+	/* a retry of a correctable failure: attempt 2, 3, ... of call retry_of; 0 or 1: none */
+	unsigned attempt;
+	const char *retry_of; /* borrowed */
 } pw_call;
 
 typedef struct pw_decision {
@@ -93,7 +102,19 @@ typedef struct pw_decision {
 	const char *owner;  /* borrowed from the spec; approval and block */
 	int64_t expires_ms; /* approval: when it lapses */
 	char message[512];  /* one line for people: what failed and why */
+	/* approval, and an allow by an owner's approval: the hash the approval is bound to */
+	char call_sha256[PW_HASH_STR_LEN + 1];
+	/* borrowed from the run: the approval request this call repeats (approval) or uses
+	   (allow); NULL for a new request, whose id is "a" + the call event's seq */
+	const char *approval_id;
 } pw_decision;
+
+/*
+ * The hash an approval is bound to: "sha256:" + SHA-256 of the canonical
+ * form of {"action": action, "input": input}.
+ */
+PW_MUST_CHECK pw_status pw_call_sha256(const char *action, const json_t *input,
+                                       char out[PW_HASH_STR_LEN + 1]);
 
 /*
  * Decide call against spec and run. spec may be NULL only when

@@ -71,6 +71,67 @@ static pw_tier exit_tier(const pw_action *a, int status, char *check, size_t che
 	return PW_TIER_UNCORRECTED;
 }
 
+/* Tier of a timeout or a death by signal: errors.timeout / errors.signal, else uncorrected. */
+static pw_tier named_tier(const pw_action *a, const char *key, char *check, size_t checklen,
+                          const char *dflt_check)
+{
+	const json_t *t = json_object_get(json_object_get(a->def, "errors"), key);
+	pw_tier tier = PW_TIER_UNCORRECTED;
+	if (t != NULL && pw_tier_parse(json_string_value(t), &tier) == PW_OK) {
+		snprintf(check, checklen, "errors.%s", key);
+		return tier;
+	}
+	snprintf(check, checklen, "%s", dflt_check);
+	return PW_TIER_UNCORRECTED;
+}
+
+#define RETRY_BACKOFF_MAX_MS (3600 * 1000)
+
+/*
+ * A correctable failure: escalated when it brings the count within the
+ * window to the threshold (the action's first, then the run's), else
+ * retried while attempts remain.
+ */
+static void escalate_or_retry(const pw_spec *spec, const pw_action *a, const pw_run *run,
+                              const pw_exec_facts *f, pw_outcome *o)
+{
+	const struct {
+		const char *scope;
+		const pw_action *of;
+	} scopes[] = {{"action", a}, {"run", NULL}};
+	for (size_t i = 0; i < 2; i++) {
+		pw_escalate e = pw_spec_escalate(spec, scopes[i].of);
+		size_t n = pw_run_ce_count(run, scopes[i].of ? a->name : NULL,
+		                           f->now_ms - e.window_ms + 1) +
+		           1;
+		if (n < e.count)
+			continue;
+		o->tier = PW_TIER_UNCORRECTED;
+		o->escalated = true;
+		o->esc_scope = scopes[i].scope;
+		o->esc_count = (unsigned)n;
+		o->esc_threshold = e.count;
+		o->esc_window_ms = e.window_ms;
+		size_t len = strlen(o->message);
+		snprintf(
+		        o->message + len, sizeof o->message - len,
+		        "; escalated to uncorrected: %zu correctable failures of %s within %lld ms",
+		        n, scopes[i].of ? a->name : "the run", (long long)e.window_ms);
+		pw_utf8_trim(o->message);
+		return;
+	}
+	unsigned max;
+	int64_t backoff;
+	pw_action_retry(a, &max, &backoff);
+	unsigned attempt = f->attempt ? f->attempt : 1;
+	if (attempt > max)
+		return;
+	o->retry = true;
+	for (unsigned k = 1; k < attempt && backoff < RETRY_BACKOFF_MAX_MS; k++)
+		backoff *= 2;
+	o->retry_in_ms = backoff < RETRY_BACKOFF_MAX_MS ? backoff : RETRY_BACKOFF_MAX_MS;
+}
+
 static pw_status check_post(const pw_action *a, const json_t *data, pw_outcome *o, bool *bad)
 {
 	const json_t *list = json_object_get(a->def, "post");
@@ -184,10 +245,9 @@ static pw_status transition(const pw_action *a, const json_t *data, pw_outcome *
 	return PW_OK;
 }
 
-pw_status pw_outcome_compute(const pw_spec *spec, const pw_action *a, const pw_run *run,
-                             const json_t *input, const pw_exec_facts *f, pw_outcome *o)
+static pw_status compute(const pw_action *a, const pw_run *run, const json_t *input,
+                         const pw_exec_facts *f, pw_outcome *o)
 {
-	(void)spec;
 	memset(o, 0, sizeof *o);
 	o->caps = json_array();
 	o->state = run->state ? strdup(run->state) : NULL;
@@ -207,12 +267,16 @@ pw_status pw_outcome_compute(const pw_spec *spec, const pw_action *a, const pw_r
 	case PW_HOW_CODE_MISMATCH:
 		return failed(o, "CODE_HASH_MISMATCH", PW_TIER_FATAL, "run.sha256",
 		              "the program of %s changed under pitwall; the run halts", a->name);
-	case PW_HOW_TIMEOUT:
-		return failed(o, "TIMEOUT", PW_TIER_UNCORRECTED, "run.timeout",
-		              "%s ran past its timeout and was killed", a->name);
-	case PW_HOW_SIGNALED:
-		return failed(o, "KILLED_BY_SIGNAL", PW_TIER_UNCORRECTED, "run",
-		              "%s was killed by signal %d", a->name, f->signal);
+	case PW_HOW_TIMEOUT: {
+		pw_tier t = named_tier(a, "timeout", check, sizeof check, "run.timeout");
+		return failed(o, "TIMEOUT", t, check, "%s ran past its timeout and was killed (%s)",
+		              a->name, pw_tier_name(t));
+	}
+	case PW_HOW_SIGNALED: {
+		pw_tier t = named_tier(a, "signal", check, sizeof check, "run");
+		return failed(o, "KILLED_BY_SIGNAL", t, check, "%s was killed by signal %d (%s)",
+		              a->name, f->signal, pw_tier_name(t));
+	}
 	case PW_HOW_EXITED:
 		if (f->exit_status != 0) {
 			pw_tier t = exit_tier(a, f->exit_status, check, sizeof check);
@@ -241,4 +305,13 @@ pw_status pw_outcome_compute(const pw_spec *spec, const pw_action *a, const pw_r
 	else if (o->ok)
 		snprintf(o->message, sizeof o->message, "%s succeeded", a->name);
 	return st;
+}
+
+pw_status pw_outcome_compute(const pw_spec *spec, const pw_action *a, const pw_run *run,
+                             const json_t *input, const pw_exec_facts *f, pw_outcome *o)
+{
+	PW_TRY(compute(a, run, input, f, o));
+	if (!o->ok && o->tier == PW_TIER_CORRECTABLE)
+		escalate_or_retry(spec, a, run, f, o);
+	return PW_OK;
 }

@@ -10,8 +10,8 @@
  *   ok                    exit 0, a JSON object on stdout, every post holds
  *   SPAWN_FAILED          never started (tier uncorrected)
  *   CODE_HASH_MISMATCH    the program changed under pitwall (tier fatal)
- *   TIMEOUT               killed at the timeout (tier uncorrected)
- *   KILLED_BY_SIGNAL      died of a signal (tier uncorrected)
+ *   TIMEOUT               killed at the timeout (errors.timeout, else uncorrected)
+ *   KILLED_BY_SIGNAL      died of a signal (errors.signal, else uncorrected)
  *   EXIT_STATUS           non-zero exit: tier from errors.exit, else uncorrected
  *   RESULT_INVALID        exit 0 but stdout was not one JSON object (uncorrected)
  *   POSTCONDITION_FAILED  check "post[i]" (uncorrected)
@@ -19,7 +19,11 @@
  *                         its expression failed (uncorrected)
  *   TRANSITION_FAILED     a to[].when expression failed (uncorrected)
  *
- * A failed call mints nothing and leaves the state where it was.
+ * A failed call mints nothing and leaves the state where it was. A
+ * correctable failure is escalated to uncorrected when it brings the
+ * correctable failures of the action, or of the run, within the spec's
+ * window to its threshold; otherwise it is retried while attempts remain,
+ * after errors.retry.backoff doubled at each attempt (at most 1 hour).
  */
 #ifndef PW_CORE_OUTCOME_H
 #define PW_CORE_OUTCOME_H
@@ -47,6 +51,7 @@ typedef struct pw_exec_facts {
 	int signal;           /* PW_HOW_SIGNALED, PW_HOW_TIMEOUT */
 	const json_t *result; /* borrowed; the (redacted) JSON object from stdout, or NULL */
 	int64_t now_ms;       /* when the result was taken: capability ttls count from here */
+	unsigned attempt;     /* which attempt of the call this was: 1, or 2, 3, ... for retries */
 } pw_exec_facts;
 
 typedef struct pw_outcome {
@@ -58,6 +63,15 @@ typedef struct pw_outcome {
 	json_t *caps; /* owned; array of {"cap","value"[,"expires_ms"]} minted (empty when failed)
 	               */
 	char *state;  /* owned; the state after the call */
+	/* a correctable failure that made the count of them within a window reach the
+	   threshold (spec.h, pw_escalate) is uncorrected instead: escalated */
+	bool escalated;
+	const char *esc_scope; /* "action" or "run" */
+	unsigned esc_count, esc_threshold;
+	int64_t esc_window_ms;
+	/* a correctable failure (not escalated) with retries left: retry after retry_in_ms */
+	bool retry;
+	int64_t retry_in_ms;
 } pw_outcome;
 
 /*

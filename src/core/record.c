@@ -20,12 +20,12 @@ json_t *pw_record_call(const char *state, const pw_call *c, const pw_decision *d
                        const char *call_id)
 {
 	json_t *ev = json_object();
-	json_t *obs =
-	        json_pack("{s:o,s:o,s:b,s:b,s:o*}", "workflow_id",
-	                  c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
-	                  c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy",
-	                  c->busy, "spec_unreadable", c->spec_unreadable, "spec_error",
-	                  c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
+	json_t *obs = json_pack(
+	        "{s:o,s:o,s:b,s:b,s:b,s:o*}", "workflow_id",
+	        c->spec_id ? json_string(c->spec_id) : json_null(), "program_sha256",
+	        c->program_sha256 ? json_string(c->program_sha256) : json_null(), "busy", c->busy,
+	        "locked_out", c->locked_out, "spec_unreadable", c->spec_unreadable, "spec_error",
+	        c->spec_id == NULL && c->spec_error ? json_string(c->spec_error) : NULL);
 	bool ok = ev != NULL && obs != NULL && put(ev, "kind", json_string("call")) &&
 	          put(ev, "call_id", json_string(call_id)) &&
 	          put(ev, "agent", json_string(c->agent)) &&
@@ -45,11 +45,18 @@ json_t *pw_record_call(const char *state, const pw_call *c, const pw_decision *d
 	     (d->expected == NULL || put(ev, "expected", json_incref(d->expected))) &&
 	     (d->actual == NULL || put(ev, "actual", json_incref(d->actual))) &&
 	     put(ev, "owner", opt_str(d->owner));
+	if (ok && c->attempt > 1)
+		ok = put(ev, "attempt", json_real(c->attempt)) &&
+		     put(ev, "retry_of", json_string(c->retry_of ? c->retry_of : "?"));
 	if (ok && d->verdict == PW_VERDICT_APPROVAL) {
 		char aid[80];
 		snprintf(aid, sizeof aid, "a%s", call_id + 1);
-		ok = put(ev, "approval_id", json_string(aid)) &&
-		     put(ev, "expires_ms", json_real((double)d->expires_ms));
+		ok = put(ev, "approval_id", json_string(d->approval_id ? d->approval_id : aid)) &&
+		     put(ev, "expires_ms", json_real((double)d->expires_ms)) &&
+		     put(ev, "call_sha256", json_string(d->call_sha256));
+	} else if (ok && d->verdict == PW_VERDICT_ALLOW && d->approval_id != NULL) {
+		ok = put(ev, "approval_id", json_string(d->approval_id)) &&
+		     put(ev, "call_sha256", json_string(d->call_sha256));
 	}
 	ok = ok && put(ev, "message", json_string(d->message));
 	json_decref(obs);
@@ -62,9 +69,9 @@ json_t *pw_record_call(const char *state, const pw_call *c, const pw_decision *d
 
 json_t *pw_record_result(const pw_spec *spec, const pw_action *a, const pw_run *run,
                          const json_t *input, const char *call_id, const pw_exec_record *o,
-                         int64_t now_ms)
+                         int64_t now_ms, pw_outcome *out)
 {
-	pw_exec_facts f = {o->how, o->exit_status, o->signal, o->result, now_ms};
+	pw_exec_facts f = {o->how, o->exit_status, o->signal, o->result, now_ms, o->attempt};
 	pw_outcome oc;
 	if (pw_outcome_compute(spec, a, run, input, &f, &oc) != PW_OK)
 		return NULL;
@@ -87,17 +94,116 @@ json_t *pw_record_result(const pw_spec *spec, const pw_action *a, const pw_run *
 	        json_real((double)o->stdout_bytes), "stdout_truncated", o->stdout_truncated,
 	        "stderr", o->stderr_tail ? json_incref((json_t *)o->stderr_tail) : NULL, "message",
 	        oc.message, "time_ms", json_real((double)now_ms));
-	pw_outcome_release(&oc);
+	if (out != NULL && ev != NULL)
+		*out = oc;
+	else
+		pw_outcome_release(&oc);
 	return ev;
 }
 
+/* A list of the events given (references stolen), NULL when one is NULL. */
+static json_t *events(json_t *a, json_t *b)
+{
+	json_t *list = json_array();
+	if (list != NULL && a != NULL && json_array_append_new(list, a) == 0 &&
+	    (b == NULL || json_array_append_new(list, b) == 0))
+		return list;
+	json_decref(list);
+	return NULL;
+}
+
+static json_t *halt_event(const char *reason, pw_tier tier, json_t *cause, bool frozen)
+{
+	return json_pack("{ss ss ss so sb}", "kind", "halt", "reason", reason, "tier",
+	                 pw_tier_name(tier), "cause", cause ? cause : json_null(), "frozen",
+	                 frozen);
+}
+
+json_t *pw_record_after_call(const pw_decision *d, const char *agent, uint64_t seq)
+{
+	if (d->tier == PW_TIER_FATAL)
+		return events(halt_event(d->reason, d->tier, json_real((double)seq), false), NULL);
+	if (d->tier != PW_TIER_POLICY)
+		return json_array();
+	json_t *lock = json_pack("{ss ss ss so}", "kind", "lockout", "agent", agent, "reason",
+	                         d->reason, "cause", json_real((double)seq));
+	json_t *h = halt_event(d->reason, d->tier, json_real((double)seq), true);
+	if (h == NULL || lock == NULL) {
+		json_decref(h);
+		json_decref(lock);
+		return NULL;
+	}
+	return events(h, lock);
+}
+
+json_t *pw_record_after_result(const pw_outcome *o, const char *call_id, const char *action,
+                               uint64_t seq)
+{
+	if (o->escalated)
+		return events(json_pack("{ss ss ss ss si si sI so}", "kind", "escalate", "call_id",
+		                        call_id, "action", action, "scope", o->esc_scope, "count",
+		                        (int)o->esc_count, "threshold", (int)o->esc_threshold,
+		                        "window_ms", (json_int_t)o->esc_window_ms, "cause",
+		                        json_real((double)seq)),
+		              NULL);
+	if (o->tier == PW_TIER_FATAL)
+		return events(halt_event(o->reason, o->tier, json_real((double)seq), false), NULL);
+	return json_array();
+}
+
+json_t *pw_record_tampered(const char *agent, const char *detail)
+{
+	json_t *h = halt_event("LOG_TAMPERED", PW_TIER_POLICY, NULL, true);
+	json_t *lock = json_pack("{ss ss ss so}", "kind", "lockout", "agent", agent, "reason",
+	                         "LOG_TAMPERED", "cause", json_null());
+	if (h != NULL && json_object_set_new(h, "detail", json_string(detail)) != 0) {
+		json_decref(h);
+		h = NULL;
+	}
+	if (h == NULL || lock == NULL) {
+		json_decref(h);
+		json_decref(lock);
+		return NULL;
+	}
+	return events(h, lock);
+}
+
+json_t *pw_record_approve(const pw_pending *p, const char *by, const char *os_user,
+                          const char *note)
+{
+	return json_pack("{ss ss ss ss ss ss ss ss*}", "kind", "approve", "approval_id",
+	                 p->approval_id, "call_id", p->call_id, "action", p->action, "call_sha256",
+	                 p->call_sha256, "by", by, "os_user", os_user, "note", note);
+}
+
+json_t *pw_record_deny(const pw_pending *p, const char *by, const char *os_user, const char *reason)
+{
+	return json_pack("{ss ss ss ss ss ss ss ss}", "kind", "deny", "approval_id", p->approval_id,
+	                 "call_id", p->call_id, "action", p->action, "call_sha256", p->call_sha256,
+	                 "by", by, "os_user", os_user, "reason", reason);
+}
+
+json_t *pw_record_resume(const pw_run *run, const char *by, const char *os_user, const char *note)
+{
+	return json_pack("{ss ss sI ss ss ss*}", "kind", "resume", "reason",
+	                 run->halt_reason ? run->halt_reason : "?", "halt",
+	                 (json_int_t)run->halt_seq, "by", by, "os_user", os_user, "note", note);
+}
+
+json_t *pw_record_unlock(const pw_lockout *l, const char *by, const char *os_user, const char *note)
+{
+	return json_pack("{ss ss ss sI ss ss ss*}", "kind", "unlock", "agent", l->agent, "reason",
+	                 l->reason, "lockout", (json_int_t)l->seq, "by", by, "os_user", os_user,
+	                 "note", note);
+}
+
 json_t *pw_record_resolve(const pw_spec *spec, const pw_run *run, const pw_open_call *oc, bool ok,
-                          const char *by, const char *note)
+                          const char *by, const char *os_user, const char *note)
 {
 	const pw_action *a = pw_spec_action(spec, oc->action);
 	const json_t *to = a ? json_object_get(a->def, "to") : NULL;
 	const char *state = ok && json_is_string(to) ? json_string_value(to) : run->state;
-	return json_pack("{ss ss ss ss ss ss ss*}", "kind", "resolve", "call_id", oc->call_id,
-	                 "action", oc->action, "outcome", ok ? "ok" : "failed", "by", by, "state",
-	                 state, "note", note);
+	return json_pack("{ss ss ss ss ss ss* ss ss*}", "kind", "resolve", "call_id", oc->call_id,
+	                 "action", oc->action, "outcome", ok ? "ok" : "failed", "by", by, "os_user",
+	                 os_user, "state", state, "note", note);
 }

@@ -30,7 +30,8 @@ typedef struct pw_exec_record {
 	uint64_t duration_ms;
 	size_t stdout_bytes;
 	bool stdout_truncated;
-	const char *why; /* what the executor said, or NULL */
+	const char *why;  /* what the executor said, or NULL */
+	unsigned attempt; /* of the call: 1 (or 0), or 2, 3, ... for a retry */
 } pw_exec_record;
 
 /* The call event of call c, decided as d in a run in state. */
@@ -39,17 +40,43 @@ json_t *pw_record_call(const char *state, const pw_call *c, const pw_decision *d
 
 /*
  * The result event of call call_id of action a with input, its outcome
- * computed against run at now_ms, which is also the event's time.
+ * computed against run at now_ms, which is also the event's time. With
+ * out, the outcome is left there too (release it with pw_outcome_release()).
  */
 json_t *pw_record_result(const pw_spec *spec, const pw_action *a, const pw_run *run,
                          const json_t *input, const char *call_id, const pw_exec_record *o,
-                         int64_t now_ms);
+                         int64_t now_ms, pw_outcome *out);
+
+/*
+ * The events that must follow, in the same transaction, the call event at
+ * seq decided as d for agent (a fatal tier: halt; policy_violation: halt,
+ * frozen, and lockout of the agent), or the result event at seq with
+ * outcome o (escalated: escalate; fatal: halt). A JSON array, empty when
+ * none; NULL on NOMEM. docs/LOG-FORMAT.md, section 6.
+ */
+json_t *pw_record_after_call(const pw_decision *d, const char *agent, uint64_t seq);
+json_t *pw_record_after_result(const pw_outcome *o, const char *call_id, const char *action,
+                               uint64_t seq);
+
+/* A log found tampered with when a run was opened for agent: halt (frozen) and lockout. */
+json_t *pw_record_tampered(const char *agent, const char *detail);
+
+/* An owner's decision on approval request p (os_user: who ran the command). */
+json_t *pw_record_approve(const pw_pending *p, const char *by, const char *os_user,
+                          const char *note);
+json_t *pw_record_deny(const pw_pending *p, const char *by, const char *os_user,
+                       const char *reason);
+/* An owner lets a halted (not frozen) run go on. */
+json_t *pw_record_resume(const pw_run *run, const char *by, const char *os_user, const char *note);
+/* An owner lifts lockout l of this run. */
+json_t *pw_record_unlock(const pw_lockout *l, const char *by, const char *os_user,
+                         const char *note);
 
 /*
  * The resolve event of open call oc by owner by: ok moves the run to the
  * action's "to" when it is a single state; otherwise the state stays.
  */
 json_t *pw_record_resolve(const pw_spec *spec, const pw_run *run, const pw_open_call *oc, bool ok,
-                          const char *by, const char *note);
+                          const char *by, const char *os_user, const char *note);
 
 #endif

@@ -24,6 +24,7 @@ static void open_release(pw_open_call *o)
 	free(o->call_id);
 	free(o->action);
 	free(o->agent);
+	free(o->root);
 }
 
 static void pending_release(pw_pending *p)
@@ -31,8 +32,18 @@ static void pending_release(pw_pending *p)
 	free(p->approval_id);
 	free(p->call_id);
 	free(p->action);
+	free(p->agent);
 	free(p->owner);
 	free(p->reason);
+	free(p->by);
+	json_decref(p->input);
+}
+
+static void retry_clear(pw_retryable *t)
+{
+	free(t->root);
+	free(t->action);
+	memset(t, 0, sizeof *t);
 }
 
 void pw_run_release(pw_run *r)
@@ -43,9 +54,21 @@ void pw_run_release(pw_run *r)
 		open_release(&r->open[i]);
 	for (size_t i = 0; i < r->n_pending; i++)
 		pending_release(&r->pending[i]);
+	for (size_t i = 0; i < r->n_stats; i++) {
+		free(r->stats[i].action);
+		free(r->stats[i].ce.ms);
+	}
+	for (size_t i = 0; i < r->n_lockouts; i++) {
+		free(r->lockouts[i].agent);
+		free(r->lockouts[i].reason);
+	}
 	free(r->caps);
 	free(r->open);
 	free(r->pending);
+	free(r->stats);
+	free(r->lockouts);
+	free(r->ce.ms);
+	retry_clear(&r->retry);
 	free(r->workflow);
 	free(r->state);
 	free(r->halt_reason);
@@ -94,13 +117,53 @@ static pw_status set_str(char **slot, const char *s)
 	return PW_OK;
 }
 
-static pw_status halt(pw_run *r, const char *reason, uint64_t seq)
+/* Whether s is a hash string "sha256:" + 64 lowercase hex digits. */
+static bool is_hash(const char *s)
 {
-	if (r->halted)
-		return PW_OK;
-	r->halted = true;
-	r->halt_seq = seq;
-	return set_str(&r->halt_reason, reason ? reason : "halted");
+	if (s == NULL || strlen(s) != PW_HASH_STR_LEN || strncmp(s, "sha256:", 7) != 0)
+		return false;
+	return strspn(s + 7, "0123456789abcdef") == PW_HASH_STR_LEN - 7;
+}
+
+/* Record a correctable failure at ms in ring g. */
+static pw_status ce_push(pw_ce_ring *g, int64_t ms)
+{
+	if (g->ms == NULL) {
+		g->ms = malloc(PW_RUN_CE_KEEP * sizeof *g->ms);
+		if (g->ms == NULL)
+			return PW_ERR_NOMEM;
+	}
+	g->ms[(g->head + g->n) % PW_RUN_CE_KEEP] = ms;
+	if (g->n < PW_RUN_CE_KEEP)
+		g->n++;
+	else
+		g->head = (g->head + 1) % PW_RUN_CE_KEEP;
+	return PW_OK;
+}
+
+static size_t ce_count(const pw_ce_ring *g, int64_t since_ms)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (g->ms[(g->head + i) % PW_RUN_CE_KEEP] >= since_ms)
+			n++;
+	return n;
+}
+
+/* The counters of action, created on first use; NULL on NOMEM. */
+static pw_action_stats *stats_of(pw_run *r, const char *action)
+{
+	for (size_t i = 0; i < r->n_stats; i++)
+		if (strcmp(r->stats[i].action, action) == 0)
+			return &r->stats[i];
+	if (grow((void **)&r->stats, r->n_stats, &r->cap_stats, sizeof *r->stats) != PW_OK)
+		return NULL;
+	pw_action_stats *a = &r->stats[r->n_stats];
+	memset(a, 0, sizeof *a);
+	if ((a->action = strdup(action)) == NULL)
+		return NULL;
+	r->n_stats++;
+	return a;
 }
 
 static pw_tier tier_of(const pw_fold_in *e, bool *ok)
@@ -126,6 +189,64 @@ static pw_status fold_genesis(pw_run *r, const pw_fold_in *e, uint64_t seq, char
 	return PW_OK;
 }
 
+/* The pending approval with this id, for changing. */
+static pw_pending *pending_of(pw_run *r, const char *approval_id)
+{
+	for (size_t i = 0; approval_id != NULL && i < r->n_pending; i++)
+		if (strcmp(r->pending[i].approval_id, approval_id) == 0)
+			return &r->pending[i];
+	return NULL;
+}
+
+static void pending_remove(pw_run *r, pw_pending *p)
+{
+	size_t i = (size_t)(p - r->pending);
+	pending_release(p);
+	memmove(p, p + 1, (r->n_pending - i - 1) * sizeof *p);
+	r->n_pending--;
+}
+
+static pw_status add_pending(pw_run *r, const pw_fold_in *e, uint64_t seq)
+{
+	PW_TRY(grow((void **)&r->pending, r->n_pending, &r->cap_pending, sizeof *r->pending));
+	pw_pending *p = &r->pending[r->n_pending];
+	memset(p, 0, sizeof *p);
+	p->approval_id = strdup(e->approval_id);
+	p->call_id = strdup(e->call_id);
+	p->action = strdup(e->action);
+	p->agent = strdup(e->agent);
+	p->owner = strdup(e->owner);
+	p->reason = strdup(e->reason);
+	memcpy(p->call_sha256, e->call_sha256, PW_HASH_STR_LEN + 1);
+	p->expires_ms = e->expires_ms;
+	p->seq = seq;
+	p->input = e->ev ? json_incref(json_object_get(e->ev, "input")) : NULL;
+	if (!p->approval_id || !p->call_id || !p->action || !p->agent || !p->owner || !p->reason) {
+		pending_release(p);
+		return PW_ERR_NOMEM;
+	}
+	r->n_pending++;
+	return PW_OK;
+}
+
+static pw_status add_open(pw_run *r, const pw_fold_in *e, unsigned attempt, uint64_t seq)
+{
+	PW_TRY(grow((void **)&r->open, r->n_open, &r->cap_open, sizeof *r->open));
+	pw_open_call *o = &r->open[r->n_open];
+	o->call_id = strdup(e->call_id);
+	o->action = strdup(e->action);
+	o->agent = strdup(e->agent);
+	o->root = strdup(e->retry_of ? e->retry_of : e->call_id);
+	o->attempt = attempt;
+	o->seq = seq;
+	if (o->call_id == NULL || o->action == NULL || o->agent == NULL || o->root == NULL) {
+		open_release(o);
+		return PW_ERR_NOMEM;
+	}
+	r->n_open++;
+	return PW_OK;
+}
+
 static pw_status fold_call(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err, size_t errlen)
 {
 	const char *call_id = e->call_id, *vs = e->verdict, *agent = e->agent, *action = e->action;
@@ -139,57 +260,72 @@ static pw_status fold_call(pw_run *r, const pw_fold_in *e, uint64_t seq, char *e
 		            "call event without call_id, agent, verdict or reason");
 	if (v != PW_VERDICT_REJECT && action == NULL)
 		return fail(err, errlen, seq, "a %s verdict without an action", vs);
+	if (e->attempt != -1 && (e->attempt < 2 || e->attempt > 11 || e->retry_of == NULL))
+		return fail(err, errlen, seq, "a retry without attempt 2-11 and retry_of");
+	unsigned attempt = e->attempt == -1 ? 1u : (unsigned)e->attempt;
+	if (e->call_sha256 != NULL && !is_hash(e->call_sha256))
+		return fail(err, errlen, seq, "call_sha256 is not a sha256: hash");
+	pw_action_stats *as = action ? stats_of(r, action) : NULL;
+	if (action != NULL && as == NULL)
+		return PW_ERR_NOMEM;
 	r->counts.calls++;
 	r->counts.tier[tier]++;
+	if (as) {
+		as->calls++;
+		as->tier[tier]++;
+	}
+	if (attempt > 1) {
+		r->counts.retries++;
+		if (as)
+			as->retries++;
+	}
 	switch (v) {
 	case PW_VERDICT_ALLOW: {
 		r->counts.allowed++;
+		as->allowed++;
 		if (pw_run_open_call(r, call_id) != NULL)
 			return fail(err, errlen, seq, "call_id \"%s\" is already open", call_id);
-		PW_TRY(grow((void **)&r->open, r->n_open, &r->cap_open, sizeof *r->open));
-		pw_open_call *o = &r->open[r->n_open];
-		o->call_id = strdup(call_id);
-		o->action = strdup(action);
-		o->agent = strdup(agent);
-		o->seq = seq;
-		if (o->call_id == NULL || o->action == NULL || o->agent == NULL) {
-			open_release(o);
-			return PW_ERR_NOMEM;
+		if (e->approval_id != NULL) { /* the call an owner approved: it uses the approval */
+			pw_pending *p = pending_of(r, e->approval_id);
+			if (p == NULL || !p->approved || e->call_sha256 == NULL ||
+			    strcmp(p->call_sha256, e->call_sha256) != 0)
+				return fail(err, errlen, seq,
+				            "allowed by approval %s, which is not an approval of "
+				            "this call",
+				            e->approval_id);
+			pending_remove(r, p);
 		}
-		r->n_open++;
+		PW_TRY(add_open(r, e, attempt, seq));
+		retry_clear(&r->retry);
 		break;
 	}
 	case PW_VERDICT_APPROVAL: {
 		r->counts.approval++;
-		const char *aid = e->approval_id, *owner = e->owner;
-		int64_t exp = e->expires_ms;
-		if (aid == NULL || owner == NULL || exp < 0)
+		as->approval++;
+		if (e->approval_id == NULL || e->owner == NULL || e->expires_ms < 0 ||
+		    e->call_sha256 == NULL)
 			return fail(err, errlen, seq,
-			            "approval verdict without approval_id, owner or expires_ms");
-		PW_TRY(grow((void **)&r->pending, r->n_pending, &r->cap_pending,
-		            sizeof *r->pending));
-		pw_pending *p = &r->pending[r->n_pending];
-		memset(p, 0, sizeof *p);
-		p->approval_id = strdup(aid);
-		p->call_id = strdup(call_id);
-		p->action = strdup(action);
-		p->owner = strdup(owner);
-		p->reason = strdup(reason);
-		p->expires_ms = exp;
-		p->seq = seq;
-		if (!p->approval_id || !p->call_id || !p->action || !p->owner || !p->reason) {
-			pending_release(p);
-			return PW_ERR_NOMEM;
-		}
-		r->n_pending++;
+			            "approval verdict without approval_id, owner, expires_ms or "
+			            "call_sha256");
+		const pw_pending *p = pw_run_pending(r, e->approval_id);
+		if (p == NULL)
+			PW_TRY(add_pending(r, e, seq));
+		else if (p->approved || strcmp(p->call_sha256, e->call_sha256) != 0)
+			return fail(err, errlen, seq, "approval %s is not pending for this call",
+			            e->approval_id);
 		break;
 	}
-	case PW_VERDICT_BLOCK: r->counts.blocked++; break;
-	case PW_VERDICT_REJECT: r->counts.rejected++; break;
+	case PW_VERDICT_BLOCK:
+		r->counts.blocked++;
+		as->blocked++;
+		break;
+	case PW_VERDICT_REJECT:
+		r->counts.rejected++;
+		if (as)
+			as->rejected++;
+		break;
 	default: return PW_ERR_INTERNAL;
 	}
-	if (tier == PW_TIER_FATAL || tier == PW_TIER_POLICY)
-		PW_TRY(halt(r, reason, seq));
 	return PW_OK;
 }
 
@@ -246,19 +382,35 @@ static pw_status fold_result(pw_run *r, const pw_fold_in *e, uint64_t seq, char 
 	bool ok = strcmp(outcome, "ok") == 0;
 	if (!ok && strcmp(outcome, "failed") != 0)
 		return fail(err, errlen, seq, "outcome \"%s\" is neither ok nor failed", outcome);
-	if (!close_call(r, call_id))
+	const pw_open_call *oc = pw_run_open_call(r, call_id);
+	if (oc == NULL)
 		return fail(err, errlen, seq, "result for call \"%s\", which is not open", call_id);
-	if (ok)
+	pw_action_stats *as = stats_of(r, oc->action);
+	if (as == NULL)
+		return PW_ERR_NOMEM;
+	retry_clear(&r->retry);
+	if (tier == PW_TIER_CORRECTABLE) {
+		PW_TRY(ce_push(&r->ce, e->time_ms));
+		PW_TRY(ce_push(&as->ce, e->time_ms));
+		r->retry.root = strdup(oc->root);
+		r->retry.action = strdup(oc->action);
+		r->retry.attempt = oc->attempt;
+		if (r->retry.root == NULL || r->retry.action == NULL)
+			return PW_ERR_NOMEM;
+	}
+	(void)close_call(r, call_id);
+	if (ok) {
 		r->counts.ok++;
-	else
+		as->ok++;
+	} else {
 		r->counts.failed++;
+		as->failed++;
+	}
 	r->counts.tier[tier]++;
+	as->tier[tier]++;
 	if (ok)
 		PW_TRY(add_caps(r, e->caps, seq, err, errlen));
-	PW_TRY(set_str(&r->state, state));
-	if (tier == PW_TIER_FATAL || tier == PW_TIER_POLICY)
-		PW_TRY(halt(r, e->reason, seq));
-	return PW_OK;
+	return set_str(&r->state, state);
 }
 
 static pw_status fold_resolve(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err,
@@ -271,8 +423,152 @@ static pw_status fold_resolve(pw_run *r, const pw_fold_in *e, uint64_t seq, char
 		            "resolve event without call_id, outcome, by or state");
 	if (!close_call(r, call_id))
 		return fail(err, errlen, seq, "resolve of call \"%s\", which is not open", call_id);
+	retry_clear(&r->retry);
 	r->counts.resolved++;
 	return set_str(&r->state, state);
+}
+
+/* An owner's decision on an approval request: approve or deny. */
+static pw_status fold_decision(pw_run *r, const pw_fold_in *e, bool approve, uint64_t seq,
+                               char *err, size_t errlen)
+{
+	const char *aid = pw_event_str(e->ev, "approval_id"), *by = pw_event_str(e->ev, "by");
+	const char *sha = pw_event_str(e->ev, "call_sha256");
+	pw_pending *p = pending_of(r, aid);
+	if (aid == NULL || by == NULL || sha == NULL)
+		return fail(err, errlen, seq, "%s without approval_id, by or call_sha256",
+		            approve ? "approve" : "deny");
+	if (p == NULL)
+		return fail(err, errlen, seq, "approval %s is not pending", aid);
+	if (strcmp(by, p->owner) != 0)
+		return fail(err, errlen, seq, "approval %s is for owner %s, not %s", aid, p->owner,
+		            by);
+	if (strcmp(sha, p->call_sha256) != 0)
+		return fail(err, errlen, seq, "call_sha256 is not that of the call %s", p->call_id);
+	if (!approve) {
+		r->counts.denied++;
+		pending_remove(r, p);
+		return PW_OK;
+	}
+	if (p->approved)
+		return fail(err, errlen, seq, "approval %s was approved already", aid);
+	if (e->time_ms >= p->expires_ms)
+		return fail(err, errlen, seq, "approval %s expired before it was approved", aid);
+	if ((p->by = strdup(by)) == NULL)
+		return PW_ERR_NOMEM;
+	p->approved = true;
+	p->decided_seq = seq;
+	r->counts.approved++;
+	return PW_OK;
+}
+
+static pw_status fold_escalate(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err,
+                               size_t errlen)
+{
+	const char *action = pw_event_str(e->ev, "action");
+	pw_action_stats *as = action ? stats_of(r, action) : NULL;
+	if (action == NULL)
+		return fail(err, errlen, seq, "escalate without action");
+	if (as == NULL)
+		return PW_ERR_NOMEM;
+	PW_TRY(ce_push(&r->ce, e->time_ms));
+	PW_TRY(ce_push(&as->ce, e->time_ms));
+	r->counts.escalations++;
+	as->escalations++;
+	return PW_OK;
+}
+
+static pw_status fold_halt(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err, size_t errlen)
+{
+	const char *reason = pw_event_str(e->ev, "reason"), *tier = pw_event_str(e->ev, "tier");
+	const json_t *frozen = json_object_get(e->ev, "frozen");
+	if (reason == NULL || tier == NULL || !json_is_boolean(frozen) ||
+	    (strcmp(tier, "fatal") != 0 && strcmp(tier, "policy_violation") != 0))
+		return fail(err, errlen, seq, "halt without reason, tier or frozen");
+	r->counts.halts++;
+	if (json_is_true(frozen))
+		r->frozen = true;
+	if (r->halted)
+		return PW_OK;
+	r->halted = true;
+	r->halt_seq = seq;
+	return set_str(&r->halt_reason, reason);
+}
+
+static pw_status fold_resume(pw_run *r, const pw_fold_in *e, uint64_t seq, char *err, size_t errlen)
+{
+	const char *reason = pw_event_str(e->ev, "reason");
+	if (pw_event_str(e->ev, "by") == NULL || reason == NULL)
+		return fail(err, errlen, seq, "resume without by or reason");
+	if (!r->halted || r->frozen)
+		return fail(err, errlen, seq, "resume of a run that is %s",
+		            r->frozen ? "frozen" : "not halted");
+	if (pw_event_int(e->ev, "halt") != (int64_t)r->halt_seq ||
+	    strcmp(reason, r->halt_reason ? r->halt_reason : "") != 0)
+		return fail(err, errlen, seq,
+		            "resume names halt %lld (%s), not the halt at %llu (%s)",
+		            (long long)pw_event_int(e->ev, "halt"), reason,
+		            (unsigned long long)r->halt_seq, r->halt_reason ? r->halt_reason : "?");
+	r->halted = false;
+	free(r->halt_reason);
+	r->halt_reason = NULL;
+	r->halt_seq = 0;
+	r->counts.resumes++;
+	return PW_OK;
+}
+
+static pw_status fold_lockout(pw_run *r, const pw_fold_in *e, bool lock, uint64_t seq, char *err,
+                              size_t errlen)
+{
+	const char *agent = pw_event_str(e->ev, "agent"), *reason = pw_event_str(e->ev, "reason");
+	const char *by = pw_event_str(e->ev, "by");
+	pw_lockout *l = (pw_lockout *)pw_run_lockout(r, agent ? agent : "");
+	if (lock) {
+		if (agent == NULL || reason == NULL)
+			return fail(err, errlen, seq, "lockout without agent or reason");
+		r->counts.lockouts++;
+		if (l != NULL)
+			return PW_OK;
+		PW_TRY(grow((void **)&r->lockouts, r->n_lockouts, &r->cap_lockouts,
+		            sizeof *r->lockouts));
+		l = &r->lockouts[r->n_lockouts];
+		l->agent = strdup(agent);
+		l->reason = strdup(reason);
+		l->seq = seq;
+		if (l->agent == NULL || l->reason == NULL) {
+			free(l->agent);
+			free(l->reason);
+			return PW_ERR_NOMEM;
+		}
+		r->n_lockouts++;
+		return PW_OK;
+	}
+	if (agent == NULL || by == NULL)
+		return fail(err, errlen, seq, "unlock without agent or by");
+	if (l == NULL)
+		return fail(err, errlen, seq, "unlock of %s, whom this run did not lock out",
+		            agent);
+	if (pw_event_int(e->ev, "lockout") != (int64_t)l->seq || reason == NULL ||
+	    strcmp(reason, l->reason) != 0)
+		return fail(err, errlen, seq,
+		            "unlock names another lockout than the one at %llu (%s)",
+		            (unsigned long long)l->seq, l->reason);
+	free(l->agent);
+	free(l->reason);
+	size_t i = (size_t)(l - r->lockouts);
+	memmove(l, l + 1, (r->n_lockouts - i - 1) * sizeof *l);
+	r->n_lockouts--;
+	r->counts.unlocks++;
+	return PW_OK;
+}
+
+bool pw_run_operator_kind(const char *kind)
+{
+	static const char *const kinds[] = {"deny", "resolve", "unlock", "halt", "lockout"};
+	for (size_t i = 0; kind != NULL && i < sizeof kinds / sizeof kinds[0]; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
 }
 
 pw_status pw_run_fold_in(pw_run *r, const pw_fold_in *e, char *err, size_t errlen)
@@ -293,12 +589,29 @@ pw_status pw_run_fold_in(pw_run *r, const pw_fold_in *e, char *err, size_t errle
 			return fail(err, errlen, 0, "genesis without a valid run_id");
 		snprintf(r->run_id, sizeof r->run_id, "%s", rid);
 		st = fold_genesis(r, e, (uint64_t)seq, err, errlen);
-	} else if (strcmp(kind, "call") == 0)
+	} else if (r->frozen && !pw_run_operator_kind(kind))
+		st = fail(err, errlen, (uint64_t)seq,
+		          "a %s event after the run was frozen (only an operator's deny, resolve "
+		          "or unlock may follow)",
+		          kind);
+	else if (strcmp(kind, "call") == 0)
 		st = fold_call(r, e, (uint64_t)seq, err, errlen);
 	else if (strcmp(kind, "result") == 0)
 		st = fold_result(r, e, (uint64_t)seq, err, errlen);
 	else if (strcmp(kind, "resolve") == 0)
 		st = fold_resolve(r, e, (uint64_t)seq, err, errlen);
+	else if (e->ev == NULL)
+		st = fail(err, errlen, (uint64_t)seq, "cannot read a %s event in place", kind);
+	else if (strcmp(kind, "approve") == 0 || strcmp(kind, "deny") == 0)
+		st = fold_decision(r, e, kind[0] == 'a', (uint64_t)seq, err, errlen);
+	else if (strcmp(kind, "escalate") == 0)
+		st = fold_escalate(r, e, (uint64_t)seq, err, errlen);
+	else if (strcmp(kind, "halt") == 0)
+		st = fold_halt(r, e, (uint64_t)seq, err, errlen);
+	else if (strcmp(kind, "resume") == 0)
+		st = fold_resume(r, e, (uint64_t)seq, err, errlen);
+	else if (strcmp(kind, "lockout") == 0 || strcmp(kind, "unlock") == 0)
+		st = fold_lockout(r, e, kind[0] == 'l', (uint64_t)seq, err, errlen);
 	else
 		st = fail(err, errlen, (uint64_t)seq, "unknown event kind \"%s\"", kind);
 	if (st != PW_OK)
@@ -334,7 +647,13 @@ pw_status pw_run_fold(pw_run *r, const json_t *ev, char *err, size_t errlen)
 	        .outcome = pw_event_str(ev, "outcome"),
 	        .caps = json_object_get(ev, "caps"),
 	        .by = pw_event_str(ev, "by"),
+	        .call_sha256 = pw_event_str(ev, "call_sha256"),
+	        .attempt = json_object_get(ev, "attempt") ? pw_event_int(ev, "attempt") : -1,
+	        .retry_of = pw_event_str(ev, "retry_of"),
+	        .ev = ev,
 	};
+	if (e.attempt == -1 && json_object_get(ev, "attempt") != NULL)
+		e.attempt = 0; /* there, but not an integer: refused */
 	return pw_run_fold_in(r, &e, err, errlen);
 }
 
@@ -379,4 +698,33 @@ void pw_cap_format(const char *type, const json_t *value, char *out, size_t outl
 	if (v == NULL && pw_json_number(value, &d) && pw_jcs_number(d, num) == PW_OK)
 		v = num;
 	snprintf(out, outlen, "%s@%s", type, v ? v : "?");
+}
+
+const pw_pending *pw_run_pending(const pw_run *r, const char *approval_id)
+{
+	return pending_of((pw_run *)r, approval_id);
+}
+
+const pw_action_stats *pw_run_action_stats(const pw_run *r, const char *action)
+{
+	for (size_t i = 0; action != NULL && i < r->n_stats; i++)
+		if (strcmp(r->stats[i].action, action) == 0)
+			return &r->stats[i];
+	return NULL;
+}
+
+size_t pw_run_ce_count(const pw_run *r, const char *action, int64_t since_ms)
+{
+	if (action == NULL)
+		return ce_count(&r->ce, since_ms);
+	const pw_action_stats *as = pw_run_action_stats(r, action);
+	return as ? ce_count(&as->ce, since_ms) : 0;
+}
+
+const pw_lockout *pw_run_lockout(const pw_run *r, const char *agent)
+{
+	for (size_t i = 0; agent != NULL && i < r->n_lockouts; i++)
+		if (strcmp(r->lockouts[i].agent, agent) == 0)
+			return &r->lockouts[i];
+	return NULL;
 }

@@ -577,13 +577,56 @@ static void check_run(ck *c, pw_action *a, const json_t *run, const json_t *inpu
 	}
 }
 
+/* A tier an action may give a failure. */
+static bool tier_ok(const char *t)
+{
+	return strcmp(t, "correctable") == 0 || strcmp(t, "uncorrected") == 0 ||
+	       strcmp(t, "fatal") == 0;
+}
+
+/* errors.escalate: {count, window}, at the top level or in an action. */
+static void check_escalate(ck *c, const json_t *errs, const char *path)
+{
+	static const field fields[] = {{"count", false}, {"window", false}};
+	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
+	const json_t *esc = json_object_get(errs, "escalate");
+	subpath(p, path, "escalate");
+	if (esc == NULL || !check_fields(c, esc, p, fields, 2))
+		return;
+	if (json_object_get(esc, "count")) {
+		subpath(q, p, "count");
+		(void)want_int(c, json_object_get(esc, "count"), q, 1, PW_ESCALATE_COUNT_MAX);
+	}
+	if (json_object_get(esc, "window")) {
+		subpath(q, p, "window");
+		check_duration(c, json_object_get(esc, "window"), q);
+		int64_t ms = pw_spec_duration_ms(json_object_get(esc, "window"), 0);
+		if (ms > PW_ESCALATE_WINDOW_MAX_MS)
+			err_at(c, json_object_get(esc, "window"), q, "a window longer than 7 days");
+	}
+}
+
 static void check_errors(ck *c, const json_t *errs, const char *path)
 {
-	static const field fields[] = {{"exit", false}, {"retry", false}};
+	static const field fields[] = {{"exit", false},
+	                               {"timeout", false},
+	                               {"signal", false},
+	                               {"retry", false},
+	                               {"escalate", false}};
 	static const field retry_fields[] = {{"max", false}, {"backoff", false}};
 	char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
-	if (!check_fields(c, errs, path, fields, 2))
+	if (!check_fields(c, errs, path, fields, 5))
 		return;
+	check_escalate(c, errs, path);
+	for (size_t i = 1; i <= 2; i++) {
+		const json_t *tv = json_object_get(errs, fields[i].key);
+		subpath(p, path, fields[i].key);
+		const char *t = tv ? want_string(c, tv, p) : NULL;
+		if (t != NULL && !tier_ok(t))
+			err_at(c, tv, p,
+			       "unknown tier \"%s\"; expected correctable, uncorrected or fatal",
+			       t);
+	}
 	const json_t *exits = json_object_get(errs, "exit");
 	subpath(p, path, "exit");
 	if (exits != NULL) {
@@ -604,8 +647,7 @@ static void check_errors(ck *c, const json_t *errs, const char *path)
 				        "plainly",
 				        k);
 			const char *t = want_string(c, tier, q);
-			if (t != NULL && strcmp(t, "correctable") != 0 &&
-			    strcmp(t, "uncorrected") != 0 && strcmp(t, "fatal") != 0)
+			if (t != NULL && !tier_ok(t))
 				err_at(c, tier, q,
 				       "unknown tier \"%s\"; expected correctable, uncorrected or "
 				       "fatal",
@@ -1135,9 +1177,9 @@ pw_status pw_spec_id(const json_t *model, char out[PW_WORKFLOW_ID_LEN + 1])
 static pw_status check_model(ck *c)
 {
 	static const field fields[] = {
-	        {"pitwall", true},  {"name", true},    {"description", false},
-	        {"owners", true},   {"states", true},  {"initial", true},
-	        {"terminal", true}, {"default", true}, {"actions", true}};
+	        {"pitwall", true}, {"name", true},    {"description", false}, {"owners", true},
+	        {"states", true},  {"initial", true}, {"terminal", true},     {"default", true},
+	        {"actions", true}, {"errors", false}};
 	pw_spec *s = c->spec;
 	const json_t *m = s->model;
 
@@ -1163,6 +1205,11 @@ static pw_status check_model(ck *c)
 		check_states(c, m);
 	if (json_object_get(m, "default"))
 		check_default(c, json_object_get(m, "default"));
+	if (json_object_get(m, "errors")) {
+		static const field err_fields[] = {{"escalate", false}};
+		if (check_fields(c, json_object_get(m, "errors"), "errors", err_fields, 1))
+			check_escalate(c, json_object_get(m, "errors"), "errors");
+	}
 
 	const json_t *actions = json_object_get(m, "actions");
 	if (actions == NULL)
@@ -1242,4 +1289,35 @@ void pw_spec_free(pw_spec *spec)
 	json_decref(spec->model);
 	pw_marks_free(spec->marks);
 	free(spec);
+}
+
+/* errors.escalate of def (a spec's model or an action), falling back to dflt. */
+static pw_escalate escalate_of(const json_t *def, pw_escalate dflt)
+{
+	const json_t *esc = json_object_get(json_object_get(def, "errors"), "escalate");
+	double d;
+	if (pw_json_number(json_object_get(esc, "count"), &d) && d >= 1 &&
+	    d <= PW_ESCALATE_COUNT_MAX)
+		dflt.count = (unsigned)d;
+	int64_t ms = pw_spec_duration_ms(json_object_get(esc, "window"), 0);
+	if (ms > 0 && ms <= PW_ESCALATE_WINDOW_MAX_MS)
+		dflt.window_ms = ms;
+	return dflt;
+}
+
+pw_escalate pw_spec_escalate(const pw_spec *spec, const pw_action *a)
+{
+	pw_escalate e = {PW_ESCALATE_COUNT_DEFAULT, PW_ESCALATE_WINDOW_DEFAULT_MS};
+	e = escalate_of(spec->model, e);
+	return a ? escalate_of(a->def, e) : e;
+}
+
+void pw_action_retry(const pw_action *a, unsigned *max, int64_t *backoff_ms)
+{
+	const json_t *retry = json_object_get(json_object_get(a->def, "errors"), "retry");
+	double d;
+	*max = pw_json_number(json_object_get(retry, "max"), &d) && d >= 0 && d <= 10 ? (unsigned)d
+	                                                                              : 0;
+	int64_t ms = pw_spec_duration_ms(json_object_get(retry, "backoff"), 0);
+	*backoff_ms = ms > 0 ? ms : PW_RETRY_BACKOFF_DEFAULT_MS;
 }

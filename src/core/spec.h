@@ -70,6 +70,29 @@ PW_MUST_CHECK pw_status pw_spec_id(const json_t *model, char out[PW_WORKFLOW_ID_
  */
 int64_t pw_spec_duration_ms(const json_t *v, int64_t dflt);
 
+/*
+ * Error tiers (docs/SPEC.md, *errors*). Correctable failures are counted
+ * over a sliding window, for the run (the top-level errors.escalate) and
+ * for each action (its own errors.escalate, else the top level's); count
+ * of them within window escalate to uncorrected.
+ */
+#define PW_ESCALATE_COUNT_DEFAULT     5u
+#define PW_ESCALATE_WINDOW_DEFAULT_MS (10 * 60 * 1000)
+#define PW_ESCALATE_COUNT_MAX         1000u
+#define PW_ESCALATE_WINDOW_MAX_MS     ((int64_t)7 * 24 * 3600 * 1000)
+#define PW_RETRY_BACKOFF_DEFAULT_MS   1000
+
+typedef struct pw_escalate {
+	unsigned count;    /* 1 to PW_ESCALATE_COUNT_MAX */
+	int64_t window_ms; /* > 0 */
+} pw_escalate;
+
+/* The threshold of action a, or of the run when a is NULL. */
+pw_escalate pw_spec_escalate(const pw_spec *spec, const pw_action *a);
+
+/* errors.retry of action a: how many retries of a correctable failure, and the first backoff. */
+void pw_action_retry(const pw_action *a, unsigned *max, int64_t *backoff_ms);
+
 void pw_spec_free(pw_spec *spec);
 
 #endif

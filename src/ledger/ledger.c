@@ -54,6 +54,7 @@ enum stmt_id {
 	ST_INSERT_EVENT,
 	ST_EVENTS,
 	ST_HASH_AT,
+	ST_LOCKOUTS,
 	ST_COUNT
 };
 
@@ -76,7 +77,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_EVENTS] = "SELECT seq, kind, hash, prev, body FROM events "
                       "WHERE run_id = ?1 AND seq >= ?2 ORDER BY seq",
         [ST_HASH_AT] = "SELECT hash FROM events WHERE run_id = ?1 AND seq = ?2",
+        [ST_LOCKOUTS] = "SELECT run_id, seq, kind, body FROM events "
+                        "WHERE kind IN ('lockout', 'unlock') ORDER BY run_id, seq",
 };
+
+/* Lockouts are looked up on every call, across runs: a small index holds just them. */
+static const char lockout_index_sql[] =
+        "CREATE INDEX IF NOT EXISTS events_lockouts ON events (kind) "
+        "WHERE kind IN ('lockout', 'unlock')";
 
 /*
  * Version 1 of the schema, created in one transaction with user_version.
@@ -430,6 +438,9 @@ static pw_status open_db(pw_ledger *L, bool create)
 		return db_fail(L, rc, "cannot open the ledger");
 	PW_TRY(configure(L));
 	PW_TRY(ensure_schema(L, create));
+	rc = sqlite3_exec(L->db, lockout_index_sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return db_fail(L, rc, "cannot create the lockout index");
 	for (int i = 0; i < ST_COUNT; i++) {
 		rc = sqlite3_prepare_v3(L->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		                        &L->stmt[i], NULL);
@@ -1118,4 +1129,80 @@ void pw_ledger_unlock_run(pw_ledger *L, int64_t run_id_num)
 	struct flock fl = lock_byte(F_UNLCK, run_id_num);
 	while (fcntl(L->lock_fd, F_OFD_SETLK, &fl) != 0 && errno == EINTR)
 		;
+}
+
+/* ---- lockouts ----------------------------------------------------------- */
+
+typedef struct lockout_row {
+	char run_id[65];
+	uint64_t seq;
+	char *reason;
+	bool active;
+} lockout_row;
+
+pw_status pw_ledger_lockouts(pw_ledger *L, const char *agent,
+                             int (*fn)(void *arg, const char *run_id, uint64_t seq,
+                                       const char *reason),
+                             void *arg)
+{
+	lockout_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *s = NULL;
+	PW_TRY(stmt_get(L, ST_LOCKOUTS, &s));
+	pw_status st = PW_OK;
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *run_id = (const char *)sqlite3_column_text(s, 0);
+		const char *kind = (const char *)sqlite3_column_text(s, 2);
+		const char *body = (const char *)sqlite3_column_text(s, 3);
+		json_t *ev = body ? json_loads(body, 0, NULL) : NULL;
+		const char *who = pw_event_str(ev, "agent");
+		if (run_id == NULL || kind == NULL || who == NULL || strcmp(who, agent) != 0 ||
+		    strlen(run_id) > 64) {
+			json_decref(ev);
+			continue;
+		}
+		if (strcmp(kind, "unlock") == 0) {
+			int64_t of = pw_event_int(ev, "lockout");
+			for (size_t i = 0; i < n; i++)
+				if (rows[i].active && (int64_t)rows[i].seq == of &&
+				    strcmp(rows[i].run_id, run_id) == 0)
+					rows[i].active = false;
+			json_decref(ev);
+			continue;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 4;
+			lockout_row *p = realloc(rows, ncap * sizeof *p);
+			if (p == NULL) {
+				json_decref(ev);
+				st = PW_ERR_NOMEM;
+				break;
+			}
+			rows = p;
+			cap = ncap;
+		}
+		lockout_row *r = &rows[n];
+		snprintf(r->run_id, sizeof r->run_id, "%s", run_id);
+		r->seq = (uint64_t)sqlite3_column_int64(s, 1);
+		r->reason = strdup(pw_event_str(ev, "reason") ? pw_event_str(ev, "reason") : "?");
+		r->active = true;
+		json_decref(ev);
+		if (r->reason == NULL) {
+			st = PW_ERR_NOMEM;
+			break;
+		}
+		n++;
+	}
+	if (st == PW_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		st = db_fail(L, rc, "cannot read the lockouts");
+	stmt_put(L, ST_LOCKOUTS, s);
+	for (size_t i = 0; i < n; i++) {
+		if (st == PW_OK && rows[i].active && fn != NULL &&
+		    fn(arg, rows[i].run_id, rows[i].seq, rows[i].reason) != 0)
+			fn = NULL;
+		free(rows[i].reason);
+	}
+	free(rows);
+	return st;
 }

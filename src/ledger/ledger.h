@@ -122,4 +122,15 @@ PW_MUST_CHECK pw_status pw_ledger_append(pw_ledger *L, const char *run_id, json_
 PW_MUST_CHECK pw_status pw_ledger_lock_run(pw_ledger *L, int64_t run_id_num, uint64_t wait_ms);
 void pw_ledger_unlock_run(pw_ledger *L, int64_t run_id_num);
 
+/*
+ * Call fn for each lockout of agent (a "lockout" event in any run of the
+ * ledger that no "unlock" event of the same run has undone), with its run,
+ * its seq and its reason; fn returning non-zero stops. Read through a
+ * small index, so that every call can ask.
+ */
+PW_MUST_CHECK pw_status pw_ledger_lockouts(pw_ledger *L, const char *agent,
+                                           int (*fn)(void *arg, const char *run_id, uint64_t seq,
+                                                     const char *reason),
+                                           void *arg);
+
 #endif

@@ -56,7 +56,8 @@ pw_status pw_mcp_open(const pw_mcp_opts *o, pw_mcp **out, char *err, size_t errl
 	pw_broker_opts bo = {.db_path = o->db_path,
 	                     .agent = o->agent,
 	                     .secrets_path = o->secrets_path,
-	                     .cancel = o->cancel};
+	                     .cancel = o->cancel,
+	                     .for_calls = true};
 	pw_status st = pw_broker_open(&bo, o->run_id, &m->b, err, errlen);
 	json_t *status = NULL;
 	if (st == PW_OK)
@@ -380,10 +381,13 @@ static char *call_text(const json_t *r, const char *note)
 		             exp[0] ? "\nexpected: " : "", exp, act[0] ? "\nactual: " : "", act);
 	if (n >= 0 && json_is_true(json_object_get(r, "halted"))) {
 		char *more = NULL;
-		n = asprintf(&more,
-		             "%s\nThe run is halted: no action can run until an operator "
-		             "acts.",
-		             out);
+		n = asprintf(
+		        &more, "%s\n%s", out,
+		        json_is_true(json_object_get(r, "frozen"))
+		                ? "The run is frozen after a policy violation: no action will "
+		                  "run in it again."
+		                : "The run is halted: no action can run until an owner resumes "
+		                  "it.");
 		free(out);
 		out = n >= 0 ? more : NULL;
 	}

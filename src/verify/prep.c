@@ -6,15 +6,16 @@
 #include "core/json.h"
 
 const char *const pw_ev_key_names[K_COUNT] = {
-        "action",      "actual", "agent",    "approval_id", "by",          "call_id", "caps",
-        "check",       "exit",   "expected", "expires_ms",  "hash",        "how",     "input",
-        "input_error", "kind",   "message",  "observed",    "outcome",     "owner",   "prev",
-        "reason",      "result", "run_id",   "seq",         "signal",      "state",   "tier",
-        "time_ms",     "v",      "verdict",  "workflow",    "workflow_id",
+        "action",     "actual",      "agent",   "approval_id", "attempt",     "by",
+        "call_id",    "call_sha256", "caps",    "check",       "exit",        "expected",
+        "expires_ms", "hash",        "how",     "input",       "input_error", "kind",
+        "message",    "observed",    "outcome", "owner",       "prev",        "reason",
+        "result",     "retry_of",    "run_id",  "seq",         "signal",      "state",
+        "tier",       "time_ms",     "v",       "verdict",     "workflow",    "workflow_id",
 };
 
-const char *const pw_obs_key_names[O_COUNT] = {"busy", "program_sha256", "spec_error",
-                                               "spec_unreadable", "workflow_id"};
+const char *const pw_obs_key_names[O_COUNT] = {"busy",       "locked_out",      "program_sha256",
+                                               "spec_error", "spec_unreadable", "workflow_id"};
 
 /* The event's nesting limit: the ledger's (agent input nests up to 64 inside an event). */
 #define EVENT_MAX_DEPTH 128u

@@ -27,8 +27,10 @@ enum pw_ev_key {
 	K_ACTUAL,
 	K_AGENT,
 	K_APPROVAL_ID,
+	K_ATTEMPT,
 	K_BY,
 	K_CALL_ID,
+	K_CALL_SHA256,
 	K_CAPS,
 	K_CHECK,
 	K_EXIT,
@@ -46,6 +48,7 @@ enum pw_ev_key {
 	K_PREV,
 	K_REASON,
 	K_RESULT,
+	K_RETRY_OF,
 	K_RUN_ID,
 	K_SEQ,
 	K_SIGNAL,
@@ -62,6 +65,7 @@ enum pw_ev_key {
 /* The members of "observed" that the verifier reads, in canonical order. */
 enum pw_obs_key {
 	O_BUSY,
+	O_LOCKED_OUT,
 	O_PROGRAM_SHA256,
 	O_SPEC_ERROR,
 	O_SPEC_UNREADABLE,

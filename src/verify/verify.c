@@ -27,6 +27,7 @@
 #include "core/decide.h"
 #include "core/json.h"
 #include "core/outcome.h"
+#include "core/record.h"
 #include "verify/prep.h"
 
 /* The input of an allowed call that has no result yet: its result is computed from it. */
@@ -44,6 +45,11 @@ struct pw_verifier {
 	bool in_place; /* the event being checked is a line read in place */
 	bool retry;    /* ... and a check did not pass: read it again as JSON */
 	pw_verify_report rep;
+	/* the events the last call or result requires next (halt, lockout, escalate), in
+	   order, without their common members; NULL or empty: none */
+	json_t *expect;
+	json_t *next_expect;   /* what the event being checked will require, once it passes */
+	uint64_t expect_cause; /* the seq of the event that requires them */
 };
 
 /* An event, read one way or the other. */
@@ -75,6 +81,8 @@ void pw_verify_free(pw_verifier *v)
 	for (size_t i = 0; i < v->n_open; i++)
 		json_decref(v->open[i].input);
 	free(v->open);
+	json_decref(v->expect);
+	json_decref(v->next_expect);
 	pw_run_release(&v->run);
 	free(v);
 }
@@ -351,12 +359,19 @@ static pw_status check_call(pw_verifier *v, const ev *e, uint64_t seq)
 	    !same_str(v, "decision", e, K_STATE, v->run.state))
 		return PW_OK;
 	const json_t *input = value(e, K_INPUT);
+	bool locked_bool;
 	bool busy = obs_true(e, O_BUSY, &busy_bool);
 	bool unreadable = obs_true(e, O_SPEC_UNREADABLE, &unreadable_bool);
-	if (!observed_is_object(e) || !busy_bool || !unreadable_bool)
+	bool locked_out = obs_true(e, O_LOCKED_OUT, &locked_bool);
+	if (!observed_is_object(e) || !busy_bool || !unreadable_bool || !locked_bool)
 		return violation(v, "decision",
 		                 "observed is not {workflow_id, program_sha256, "
-		                 "busy, spec_unreadable}");
+		                 "busy, locked_out, spec_unreadable}");
+	int64_t attempt = num(e, K_ATTEMPT);
+	if (has(e, K_ATTEMPT) && (attempt < 2 || attempt > 11 || str(e, K_RETRY_OF) == NULL))
+		return violation(v, "decision", "attempt is not 2-11 with retry_of");
+	if (!has(e, K_ATTEMPT) && has(e, K_RETRY_OF))
+		return violation(v, "decision", "retry_of without attempt");
 	pw_call c = {
 	        .action = str(e, K_ACTION),
 	        .input = json_is_null(input) ? NULL : input,
@@ -368,6 +383,9 @@ static pw_status check_call(pw_verifier *v, const ev *e, uint64_t seq)
 	        .spec_unreadable = unreadable,
 	        .program_sha256 = obs_str(e, O_PROGRAM_SHA256),
 	        .busy = busy,
+	        .locked_out = locked_out,
+	        .attempt = has(e, K_ATTEMPT) ? (unsigned)attempt : 0,
+	        .retry_of = str(e, K_RETRY_OF),
 	};
 	if (c.agent == NULL || input == NULL)
 		return violation(v, "decision", "a call without agent or input");
@@ -386,13 +404,24 @@ static pw_status check_call(pw_verifier *v, const ev *e, uint64_t seq)
 	    same(v, chk, e, K_ACTUAL, d.actual) && same_str(v, chk, e, K_OWNER, d.owner) &&
 	    same_str(v, chk, e, K_MESSAGE, d.message)) {
 		bool approval = d.verdict == PW_VERDICT_APPROVAL;
+		bool bound = approval || d.approval_id != NULL; /* asks, or uses an approval */
 		char aid[32];
 		with_number(aid, "a", seq);
-		if (same_int(v, chk, e, K_EXPIRES_MS, d.expires_ms, approval))
-			(void)same_str(v, chk, e, K_APPROVAL_ID, approval ? aid : NULL);
+		if (same_int(v, chk, e, K_EXPIRES_MS, d.expires_ms, approval) &&
+		    same_str(v, chk, e, K_APPROVAL_ID,
+		             d.approval_id ? d.approval_id
+		             : approval    ? aid
+		                           : NULL))
+			(void)same_str(v, chk, e, K_CALL_SHA256, bound ? d.call_sha256 : NULL);
 	}
 	if (ok(v) && d.verdict == PW_VERDICT_ALLOW)
 		st = open_call(v, call_id, input);
+	if (st == PW_OK && ok(v)) {
+		json_decref(v->next_expect);
+		v->next_expect = pw_record_after_call(&d, c.agent, seq);
+		if (v->next_expect == NULL)
+			st = PW_ERR_NOMEM;
+	}
 	pw_decision_release(&d);
 	return st;
 }
@@ -417,6 +446,7 @@ static pw_status check_result(pw_verifier *v, const ev *e)
 	f.signal = is_null(e, K_SIGNAL) ? 0 : (int)num(e, K_SIGNAL);
 	f.result = json_is_object(result) ? result : NULL;
 	f.now_ms = num(e, K_TIME_MS);
+	f.attempt = oc->attempt;
 	if (f.how == PW_HOW_EXITED && (f.exit_status < 0 || f.exit_status > 255))
 		return violation(v, "outcome", "an exited program without an exit status 0-255");
 	open_input *in = find_open(v, call_id);
@@ -440,10 +470,17 @@ static pw_status check_result(pw_verifier *v, const ev *e)
 			violation(v, chk, "message: recorded does not begin with \"%.300s\"",
 			          o.message);
 	}
+	pw_status st2 = PW_OK;
+	if (ok(v)) {
+		json_decref(v->next_expect);
+		v->next_expect = pw_record_after_result(&o, call_id, oc->action, v->rep.events);
+		if (v->next_expect == NULL)
+			st2 = PW_ERR_NOMEM;
+	}
 	pw_outcome_release(&o);
 	if (ok(v))
 		close_open(v, in);
-	return PW_OK;
+	return st2;
 }
 
 static pw_status check_resolve(pw_verifier *v, const ev *e)
@@ -509,7 +546,89 @@ static pw_fold_in fold_in(const ev *e)
 	        .outcome = str(e, K_OUTCOME),
 	        .caps = value(e, K_CAPS),
 	        .by = str(e, K_BY),
+	        .call_sha256 = str(e, K_CALL_SHA256),
+	        .attempt = !has(e, K_ATTEMPT)      ? -1
+	                   : num(e, K_ATTEMPT) < 0 ? 0
+	                                           : num(e, K_ATTEMPT),
+	        .retry_of = str(e, K_RETRY_OF),
+	        .ev = e->json,
 	};
+}
+
+/* The members every event has, which an expected event leaves out. */
+static bool common_member(const char *k)
+{
+	static const char *const names[] = {"v",       "run_id", "seq", "kind",
+	                                    "time_ms", "prev",   "hash"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(k, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A halt, lockout or escalate event: it must be the one the call or result
+ * before it requires, member for member.
+ */
+static pw_status check_followup(pw_verifier *v, const ev *e, const char *kind)
+{
+	const json_t *want = json_array_get(v->expect, 0);
+	const char *want_kind = pw_event_str(want, "kind");
+	if (want == NULL)
+		return violation(v, "followup", "a %s event that no fault before it calls for",
+		                 kind);
+	if (strcmp(kind, want_kind) != 0)
+		return violation(v, "followup", "event %llu requires a %s event next, not a %s",
+		                 (unsigned long long)v->expect_cause, want_kind, kind);
+	const char *k;
+	const json_t *m;
+	json_object_foreach ((json_t *)e->json, k, m) {
+		if (common_member(k))
+			continue;
+		if (!pw_json_equal(m, json_object_get(want, k))) {
+			char g[200], w[200];
+			show(m, g, sizeof g);
+			show(json_object_get(want, k), w, sizeof w);
+			return violation(v, "followup", "%s: recorded %s, event %llu requires %s",
+			                 k, g, (unsigned long long)v->expect_cause, w);
+		}
+	}
+	json_object_foreach ((json_t *)want, k, m)
+		if (json_object_get(e->json, k) == NULL)
+			return violation(v, "followup", "%s: absent, event %llu requires it", k,
+			                 (unsigned long long)v->expect_cause);
+	return PW_OK;
+}
+
+/* approve, deny, resume, unlock: who may, what they change (the fold checks the rest). */
+static pw_status check_operator(pw_verifier *v, const ev *e, const char *kind)
+{
+	const char *by = str(e, K_BY);
+	if (by == NULL || pw_event_str(e->json, "os_user") == NULL)
+		return violation(v, kind, "a %s without by and os_user", kind);
+	if (strcmp(kind, "deny") == 0 && pw_event_str(e->json, "reason") == NULL)
+		return violation(v, "approval", "a deny without a reason");
+	if (strcmp(kind, "resume") == 0 &&
+	    json_object_get(json_object_get(v->spec->model, "owners"), by) == NULL)
+		return violation(v, kind, "by \"%.80s\" is not an owner of the spec", by);
+	if (strcmp(kind, "approve") == 0 || strcmp(kind, "deny") == 0) {
+		const pw_pending *p = pw_run_pending(&v->run, str(e, K_APPROVAL_ID));
+		if (p == NULL)
+			return violation(v, "approval", "%s of %.80s, which is not waiting", kind,
+			                 str(e, K_APPROVAL_ID) ? str(e, K_APPROVAL_ID) : "(none)");
+		if (!same_str(v, "approval", e, K_CALL_ID, p->call_id) ||
+		    !same_str(v, "approval", e, K_ACTION, p->action))
+			return PW_OK;
+	}
+	return PW_OK;
+}
+
+static bool is_kind(const char *kind, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kind, list[i]) == 0)
+			return true;
+	return false;
 }
 
 static pw_status check_event(pw_verifier *v, const ev *e)
@@ -531,9 +650,22 @@ static pw_status check_event(pw_verifier *v, const ev *e)
 		v->retry = true; /* the genesis, and a broken chain, are read as JSON */
 		return PW_OK;
 	}
+	static const char *const followups[] = {"halt", "lockout", "escalate"};
+	static const char *const operators[] = {"approve", "deny", "resume", "unlock"};
 	const char *kind = str(e, K_KIND);
+	bool followup = is_kind(kind, followups, 3), by_owner = is_kind(kind, operators, 4);
+	if (e->json == NULL && (followup || by_owner || json_array_size(v->expect) > 0)) {
+		v->retry = true; /* the rarer kinds are read as JSON */
+		return PW_OK;
+	}
 	if (seq == 0 && strcmp(kind, "genesis") != 0)
 		return violation(v, "genesis", "the first event is a %s, not the genesis", kind);
+	if (json_array_size(v->expect) > 0 && !followup)
+		return violation(v, "followup", "event %llu requires a %s event next, not a %s",
+		                 (unsigned long long)v->expect_cause,
+		                 pw_event_str(json_array_get(v->expect, 0), "kind"), kind);
+	json_decref(v->next_expect);
+	v->next_expect = NULL;
 	if (strcmp(kind, "genesis") == 0)
 		st = seq == 0 ? check_genesis(v, e) : violation(v, "genesis", "a second genesis");
 	else if (strcmp(kind, "call") == 0)
@@ -542,6 +674,10 @@ static pw_status check_event(pw_verifier *v, const ev *e)
 		st = check_result(v, e);
 	else if (strcmp(kind, "resolve") == 0)
 		st = check_resolve(v, e);
+	else if (followup)
+		st = check_followup(v, e, kind);
+	else if (by_owner)
+		st = check_operator(v, e, kind);
 	else
 		st = violation(v, "kind", "unknown event kind \"%.40s\"", kind);
 	if (st != PW_OK || !ok(v))
@@ -552,7 +688,17 @@ static pw_status check_event(pw_verifier *v, const ev *e)
 		return st;
 	if (st != PW_OK) {
 		v->in_place = false; /* the fold has begun to change the run: report it now */
-		return violation(v, "fold", "%s", err);
+		const char *check =
+		        by_owner ? (kind[0] == 'a' || kind[0] == 'd' ? "approval" : kind) : "fold";
+		return violation(v, check, "%s", err);
+	}
+	if (followup)
+		json_array_remove(v->expect, 0);
+	if (json_array_size(v->next_expect) > 0) {
+		json_decref(v->expect);
+		v->expect = v->next_expect;
+		v->next_expect = NULL;
+		v->expect_cause = seq;
 	}
 	memcpy(v->prev, in.hash, PW_HASH_STR_LEN + 1);
 	memcpy(v->rep.head, v->prev, sizeof v->rep.head);

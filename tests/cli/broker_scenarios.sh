@@ -2,7 +2,9 @@
 # Black-box: every illegal scenario of seed 002 sections 7 and 9 through
 # `pitwall call`, each refused with its reason code and exit status, each
 # recorded in the log with the failed check, the expected and the actual
-# value; exit statuses for the other verdicts.
+# value; exit statuses for the other verdicts. A policy violation freezes
+# its run and locks its agent out of every run until an owner unlocks it; a
+# fatal fault halts its run until an owner resumes it.
 . "$(dirname "$0")/lib.sh"
 cd "$PW_SOURCE_ROOT" || exit 1
 root=$PWD
@@ -11,6 +13,8 @@ cd "$TMP" || exit 1
 spec=$root/examples/research_v1/workflow.yaml
 pod='{"name":"mhc-exp","gpu":"A100","count":4}'
 zero=sha256:0000000000000000000000000000000000000000000000000000000000000000
+me=$(id -un)
+make_trust ml-lead
 
 # verdict NAME RC REASON [CHECK]: the last call's exit status, reason and check
 verdict() {
@@ -27,7 +31,7 @@ verdict() {
 # logged NAME RUN REASON: the run's log has a call event with this reason, check, expected and actual
 logged() {
 	local line
-	line=$("$PW_BIN" log "$2" --json | grep "\"reason\":\"$3\"" | tail -n 1)
+	line=$("$PW_BIN" log "$2" --json | grep '"kind":"call"' | grep "\"reason\":\"$3\"" | tail -n 1)
 	if [ -n "$line" ] && [ -n "$(jget "$line" '$.check')" ] && [ -n "$(jget "$line" '$.expected')" ] &&
 		[ "$(jget "$line" '$.actual')" != "" ]; then
 		ok "$1 is in the log with check, expected and actual"
@@ -120,28 +124,68 @@ run_pw call r2 ShellExec '{"cmd":"rm -rf /"}'
 verdict "scenario 1: ShellExec is UNKNOWN_ACTION and halts the run (exit 7)" 7 UNKNOWN_ACTION actions
 expect_eq "... tier policy_violation" "$(jget "$out" '$.tier')" policy_violation
 logged "UNKNOWN_ACTION" r2 UNKNOWN_ACTION
-run_pw call r2 PodUp "$pod"
-verdict "... then every call is RUN_HALTED" 7 RUN_HALTED run
-[ ! -e .pitwall/runs/r2/pod ] && ok "... and nothing ran" || not_ok "a halted run ran PodUp"
+expect_eq "... then, in its transaction, a halt that freezes the run and a lockout of the agent" \
+	"$(events_after r2 1)" \
+	'{"cause":1,"frozen":true,"kind":"halt","reason":"UNKNOWN_ACTION","tier":"policy_violation"}
+{"agent":"agent","cause":1,"kind":"lockout","reason":"UNKNOWN_ACTION"}'
+for who in agent agent-b; do
+	run_pw call r2 PodUp "$pod" --as "$who"
+	verdict "... then a call by $who is RUN_FROZEN (exit 7)" 7 RUN_FROZEN run
+	expect_eq "... halted and frozen" "$(jget "$out" '$.halted') $(jget "$out" '$.frozen')" "1 1"
+	expect_eq "... and not recorded" "$(nevents r2)" 4
+done
+[ ! -e .pitwall/runs/r2/pod ] && ok "... and nothing ran" || not_ok "a frozen run ran PodUp"
+run_pw resume r2 --as ml-lead --trust "$TRUST"
+expect_eq "a frozen run cannot resume (exit 5, RUN_FROZEN)" "$rc $([[ $err == *"refused: RUN_FROZEN"* ]] && echo said)" "5 said"
+expect_eq "... and the refusal is not recorded" "$(nevents r2)" 4
+
+# the lockout holds in every run of the ledger, for that agent only, until an owner unlocks it
+run_pw call r1b Checkout '{"branch":"main"}'
+verdict "the locked-out agent is refused in another run: AGENT_LOCKED_OUT (exit 5)" 5 AGENT_LOCKED_OUT agent
+expect_eq "... actual the agent" "$(jget "$out" '$.actual')" agent
+line=$("$PW_BIN" log r1b --json | tail -n 1)
+expect_eq "... recorded with observed.locked_out" \
+	"$(jget "$line" '$.reason') $(jget "$line" '$.observed.locked_out')" "AGENT_LOCKED_OUT 1"
+run_pw call r1b SweepStatus '{}' --as agent-b
+verdict "... another agent is not locked out" 5 ILLEGAL_TRANSITION from
+run_pw unlock agent --as ml-lead --trust "$TRUST" --note "reviewed"
+expect_eq "pitwall unlock agent (exit 0)" "$rc $(jget "$out" '$.unlocked')" \
+	'0 [{"run_id":"r2","seq":3,"reason":"UNKNOWN_ACTION"}]'
+expect_eq "... records an unlock in the run that locked it out" "$(events_after r2 3)" \
+	"{\"agent\":\"agent\",\"by\":\"ml-lead\",\"kind\":\"unlock\",\"lockout\":3,\"note\":\"reviewed\",\"os_user\":\"$me\",\"reason\":\"UNKNOWN_ACTION\"}"
+run_pw unlock agent --as ml-lead --trust "$TRUST"
+expect_eq "... a second unlock finds nothing to lift (exit 1)" "$rc" 1
+run_pw call r1b Checkout '{"branch":"main"}'
+verdict "... then the agent's calls run again" 0 OK
 
 # seed 002 section 9, scenario 5
 cp -r "$root/examples/research_v1" edited
 run_pw run start edited/workflow.yaml --run-id r3
-run_pw call r3 PodUp "$pod"
+run_pw call r3 PodUp "$pod" --as agent-r3
 verdict "a copy of the spec runs PodUp" 0 OK
 printf '  ShellExec:\n    from: [POD_READY]\n    input: {type: object, properties: {cmd: {type: string}}}\n    run: {program: /bin/sh, sha256: "%064d", args: ["-c", "{input.cmd}"]}\n' 0 >>edited/workflow.yaml
-run_pw call r3 ShellExec '{"cmd":"id"}'
+run_pw call r3 ShellExec '{"cmd":"id"}' --as agent-r3
 verdict "scenario 5: after the spec is edited, SPEC_HASH_MISMATCH halts the run" 7 SPEC_HASH_MISMATCH spec
 expect_eq "... expected the pinned workflow_id" "$(jget "$out" '$.expected')" "$("$PW_BIN" id "$spec")"
 logged "SPEC_HASH_MISMATCH" r3 SPEC_HASH_MISMATCH
+expect_eq "... then a halt that freezes the run and a lockout of agent-r3" "$(events_after r3 3)" \
+	'{"cause":3,"frozen":true,"kind":"halt","reason":"SPEC_HASH_MISMATCH","tier":"policy_violation"}
+{"agent":"agent-r3","cause":3,"kind":"lockout","reason":"SPEC_HASH_MISMATCH"}'
 cp "$spec" edited/workflow.yaml
 run_pw call r3 Bootstrap '{}'
-verdict "... and it stays halted when the spec is put back" 7 RUN_HALTED run
+verdict "... and it stays frozen when the spec is put back" 7 RUN_FROZEN run
+expect_eq "... the refusal is not recorded" "$(nevents r3)" 6
 cp -r "$root/examples/research_v1" broken
 run_pw run start broken/workflow.yaml --run-id r3c
 echo 'garbage: [' >>broken/workflow.yaml
-run_pw call r3c PodUp "$pod"
-verdict "a spec that no longer parses is SPEC_HASH_MISMATCH" 7 SPEC_HASH_MISMATCH spec
+run_pw call r3c PodUp "$pod" --as agent-r3
+verdict "a spec that no longer parses is SPEC_HASH_MISMATCH (checked before the agent's lockout)" 7 SPEC_HASH_MISMATCH spec
+expect_eq "... halt and lockout" "$(events_after r3c 1)" \
+	'{"cause":1,"frozen":true,"kind":"halt","reason":"SPEC_HASH_MISMATCH","tier":"policy_violation"}
+{"agent":"agent-r3","cause":1,"kind":"lockout","reason":"SPEC_HASH_MISMATCH"}'
+run_pw unlock agent-r3 --as ml-lead --trust "$TRUST"
+expect_eq "unlock writes an unlock in each run that locked the agent out" "$rc $(sqlite3 :memory: "SELECT json_array_length(CAST(X'$(hexof "$out")' AS TEXT), '\$.unlocked')") $(events_after r3 5) $(events_after r3c 3)" \
+	"0 2 {\"agent\":\"agent-r3\",\"by\":\"ml-lead\",\"kind\":\"unlock\",\"lockout\":5,\"os_user\":\"$me\",\"reason\":\"SPEC_HASH_MISMATCH\"} {\"agent\":\"agent-r3\",\"by\":\"ml-lead\",\"kind\":\"unlock\",\"lockout\":3,\"os_user\":\"$me\",\"reason\":\"SPEC_HASH_MISMATCH\"}"
 
 # CODE_HASH_MISMATCH: the program changed after the run started
 cp -r "$root/examples/research_v1" changed
@@ -151,6 +195,20 @@ run_pw call r4 PodUp "$pod"
 verdict "an executor edited after run start is CODE_HASH_MISMATCH (fatal: halts)" 7 CODE_HASH_MISMATCH run.sha256
 expect_eq "... tier fatal" "$(jget "$out" '$.tier')" fatal
 [ ! -e .pitwall/runs/r4/pod ] && ok "... and it did not run" || not_ok "a changed program ran"
+expect_eq "... then a halt that does not freeze, and no lockout" "$(events_after r4 1)" \
+	'{"cause":1,"frozen":false,"kind":"halt","reason":"CODE_HASH_MISMATCH","tier":"fatal"}'
+cp "$root/examples/research_v1/bin/pod_up" changed/bin/pod_up
+run_pw call r4 PodUp "$pod"
+verdict "... a halted run records each call as RUN_HALTED (exit 7)" 7 RUN_HALTED run
+expect_eq "... actual the halt's reason, recorded" "$(jget "$out" '$.actual') $(nevents r4)" "CODE_HASH_MISMATCH 4"
+run_pw resume r4 --as ml-lead --trust "$TRUST" --note "program put back"
+expect_eq "pitwall resume r4 (exit 0)" "$rc" 0
+expect_eq "... records a resume naming the halt" "$(events_after r4 3)" \
+	"{\"by\":\"ml-lead\",\"halt\":2,\"kind\":\"resume\",\"note\":\"program put back\",\"os_user\":\"$me\",\"reason\":\"CODE_HASH_MISMATCH\"}"
+run_pw resume r4 --as ml-lead --trust "$TRUST"
+expect_eq "... a run that is not halted cannot resume (exit 5, NOT_HALTED)" "$rc $([[ $err == *"refused: NOT_HALTED"* ]] && echo said) $(nevents r4)" "5 said 5"
+run_pw call r4 PodUp "$pod"
+verdict "... then PodUp runs" 0 OK
 
 # approval and block: exit statuses 3 and 4
 run_pw run start "$spec" --run-id r5

@@ -67,9 +67,14 @@ run_pw call b1 "$(printf 'Pod\xffUp')" '{}'
 rejected "an action name that is not UTF-8 is INPUT_MALFORMED" INPUT_MALFORMED action
 run_pw call b1 "$(head -c 300 /dev/zero | tr '\0' A)" '{}'
 rejected "a 300-byte action name is INPUT_MALFORMED" INPUT_MALFORMED action
+expect_eq "... not an unknown action (a policy violation): no tier, the run not halted" \
+	"[$(jget "$out" '$.tier')] $(jget "$out" '$.halted')" "[] 0"
 
 [ ! -e .pitwall/runs/b1/pod ] && ok "none of these ran anything" || not_ok "a bad call ran PodUp"
 if "$PW_BIN" log b1 >/dev/null; then ok "every rejection is in a log that verifies"; else not_ok "log"; fi
+load_log b1
+expect_eq "... and no halt or lockout followed any of them" \
+	"$(q "SELECT count(*) FROM e WHERE json_extract(j, '\$.kind') IN ('halt', 'lockout')")" 0
 expect_eq "... all $(("$(events)" - 1)) of them" "$("$PW_BIN" log b1 --json | grep -c '"verdict":"reject"')" \
 	$(("$(events)" - 1))
 

@@ -12,7 +12,8 @@
 #     exactly once, each allowed call has exactly one result and ran once,
 #     the rejected ones (if any) are CALL_IN_PROGRESS.
 # (c) a call whose program runs until the test releases it: meanwhile
-#     status lists it in_progress, resolve refuses it, and a second call
+#     status lists it in_progress, resolve (by an owner the trust file
+#     authenticates) refuses it, and a second call
 #     waits for the run lock (5 s) and is rejected CALL_IN_PROGRESS; its
 #     call event lands between the first call's call and result events and
 #     the chain still verifies.
@@ -68,6 +69,7 @@ YAML
 
 
 make_spec spec
+make_trust ops-lead
 
 # ---- (a) two Advance calls at once, 30 times -------------------------------
 pairs=30
@@ -216,8 +218,9 @@ for _ in $(seq 1 200); do
 done
 expect_eq "while Hold runs, status lists its call in_progress" "$status" in_progress
 events=$(jget "$out" '$.events')
-run_pw resolve held c1 --outcome failed --as ops-lead
-expect_eq "resolve refuses a call in progress (exit 2)" "$rc" 2
+run_pw resolve held c1 --outcome failed --as ops-lead --trust "$TRUST"
+expect_eq "resolve by an authenticated owner refuses a call in progress (exit 5)" \
+	"$rc $([[ $err == *"refused: "*"is in progress"* ]] && echo said)" "5 said"
 run_pw status held
 expect_eq "... and records nothing" "$(jget "$out" '$.events')" "$events"
 run_pw call held Tick '{"ms":0,"nonce":"second"}'

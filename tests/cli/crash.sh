@@ -23,6 +23,7 @@ jlen() { sqlite3 :memory: "SELECT json_array_length(CAST(X'$(hexof "$1")' AS TEX
 
 
 make_tick_spec spec crash
+make_trust ops-lead
 run_pw run start spec/workflow.yaml --run-id r1
 expect_eq "run start" "$rc" 0
 run_dir=$(jget "$out" '$.run_dir')
@@ -95,7 +96,7 @@ for i in $(seq 1 "$rounds"); do
 		fi
 		# an owner resolves it; afterwards status lists no open call
 		if [ $((i % 2)) = 0 ]; then outcome=ok; else outcome=failed; fi
-		run_pw resolve r1 "$call_id" --outcome "$outcome" --as ops-lead --note "round $i"
+		run_pw resolve r1 "$call_id" --outcome "$outcome" --as ops-lead --trust "$TRUST" --note "round $i"
 		rrc=$rc rout=$out rerr=$err
 		run_pw status r1
 		if [ "$rrc" != 0 ] || [ "$(jget "$rout" '$.outcome')" != "$outcome" ] ||
@@ -163,6 +164,8 @@ expect_eq "no result or resolve without an allowed call" \
 expect_eq "the refused calls are exactly the in-doubt ones" \
 	"$(q "SELECT count(*) FROM e WHERE json_extract(j, '\$.kind') = 'call' AND json_extract(j, '\$.verdict') != 'allow'")/$(q "SELECT count(*) FROM e WHERE json_extract(j, '\$.reason') = 'CALL_IN_DOUBT'")" \
 	"$n_doubt/$n_doubt"
+expect_eq "every resolve names ops-lead and the OS user the trust file authenticated" \
+	"$(q "SELECT count(*) FROM e WHERE json_extract(j, '\$.kind') = 'resolve' AND json_extract(j, '\$.by') = 'ops-lead' AND json_extract(j, '\$.os_user') = '$(id -un)'")" "$n_doubt"
 expect_eq "status counts agree with the log (allowed, resolved)" \
 	"$(jget "$out" '$.counts.allowed') $(jget "$out" '$.counts.resolved')" "$allowed $n_doubt"
 

@@ -2,12 +2,13 @@
 # Black-box: the support_recovery, refunds and lead_routing examples run end
 # to end through the broker (pitwall run start + pitwall call), their real
 # SQLite business data changed by their programs, with the refusals each
-# workflow is there to make.
+# workflow is there to make, and an owner's approval that lets a waiting call run.
 . "$(dirname "$0")/lib.sh"
 cd "$PW_SOURCE_ROOT" || exit 1
 root=$PWD
 case $PW_BIN in /*) ;; *) PW_BIN=$root/$PW_BIN ;; esac
 cd "$TMP" || exit 1
+make_trust sales-lead
 
 # call NAME RC REASON RUN ACTION INPUT
 call() {
@@ -86,6 +87,20 @@ expect_eq "... enterprise" "$(jget "$out" '$.result.segment')" enterprise
 run_pw call l2 AssignOwner '{"lead_id":"L-1","segment":"enterprise"}'
 expect_eq "lead_routing: an enterprise lead waits for sales-lead (exit 3)" \
 	"$rc $(jget "$out" '$.verdict') $(jget "$out" '$.owner')" "3 approval sales-lead"
+aid=$(jget "$out" '$.approval_id')
+run_pw pending l2 --json
+expect_eq "... pending lists it, waiting, with its input" \
+	"$(jget "$out" '$[0].approval_id') $(jget "$out" '$[0].approved') $(jget "$out" '$[0].input.segment')" "$aid 0 enterprise"
+run_pw approve "$aid" --as sales-lead --trust "$TRUST"
+expect_eq "... sales-lead approves it (exit 0)" "$rc" 0
+call "lead_routing: the approved AssignOwner runs" 0 OK l2 AssignOwner '{"lead_id":"L-1","segment":"enterprise"}'
+expect_eq "... ASSIGNED to the enterprise rep" "$(jget "$out" '$.state') $(jget "$out" '$.result.owner.id')" "ASSIGNED REP-1"
+line=$("$PW_BIN" log l2 --json | grep '"kind":"call"' | tail -n 1)
+expect_eq "... its call event is allow APPROVED, naming the approval" \
+	"$(jget "$line" '$.verdict') $(jget "$line" '$.reason') $(jget "$line" '$.check') $(jget "$line" '$.approval_id')" \
+	"allow APPROVED decide[0] $aid"
+call "lead_routing: NotifyOwner" 0 OK l2 NotifyOwner '{"lead_id":"L-1"}'
+expect_eq "... NOTIFIED" "$(jget "$out" '$.state')" NOTIFIED
 run_pw run start "$root/examples/lead_routing/workflow.yaml" --run-id l3
 call "lead_routing: ClassifyLead L-2" 0 OK l3 ClassifyLead '{"lead_id":"L-2"}'
 call "lead_routing: EnrichLead L-2" 0 OK l3 EnrichLead '{"lead_id":"L-2"}'

@@ -103,9 +103,9 @@ wait "$pid"
 rc=$?
 out=$(cat slow.out)
 expect_eq "SIGTERM to pitwall during a call stops the program and records the result (exit 6)" \
-	"$rc $(jget "$out" '$.reason')" "6 TIMEOUT"
+	"$rc $(jget "$out" '$.reason') $(jget "$out" '$.tier')" "6 TIMEOUT uncorrected"
 expect_eq "... saying so" "$(jget "$out" '$.message')" \
-	"Slow ran past its timeout and was killed: stopped: pitwall was interrupted"
+	"Slow ran past its timeout and was killed (uncorrected): stopped: pitwall was interrupted"
 [ -z "$(pgrep -f "wf/bin/slow" || true)" ] && ok "... and the program is gone" || not_ok "the program outlived pitwall"
 run_pw status e1
 expect_eq "... and nothing is left in doubt" "$(jget "$out" '$.open_calls')" "[]"

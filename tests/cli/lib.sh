@@ -119,6 +119,30 @@ q() {
 	sqlite3 :memory: "WITH e AS (SELECT value AS j FROM json_each(CAST(readfile('$TMP/log.json') AS TEXT))) $1"
 }
 
+# make_trust OWNER...: the operator's trust file (docs/SECURITY.md), $TMP/trust/owners, letting the
+# OS user running the tests act as each OWNER; $TRUST is its path. pitwall wants it owned by root and
+# writable by nobody else: the tests run as root, as CI does.
+make_trust() {
+	local o
+	[ -d "$TMP/trust" ] || mkdir -m 755 "$TMP/trust"
+	: >"$TMP/trust/owners"
+	for o in "$@"; do printf '%s: %s\n' "$o" "$(id -un)" >>"$TMP/trust/owners"; done
+	chmod 644 "$TMP/trust/owners"
+	# shellcheck disable=SC2034 # for the tests that source this file
+	TRUST=$TMP/trust/owners
+}
+
+# nevents RUN: how many events RUN has in .pitwall/pitwall.db
+nevents() { sqlite3 .pitwall/pitwall.db "SELECT count(*) FROM events WHERE run_id = '$1'"; }
+
+# events_after RUN SEQ: RUN's events after SEQ, one line each, without the members every event has
+# (v, run_id, seq, time_ms, prev, hash): what a halt, lockout, unlock or resume says, exactly
+events_after() {
+	load_log "$1"
+	q "SELECT json_remove(j, '\$.v', '\$.run_id', '\$.seq', '\$.time_ms', '\$.prev', '\$.hash') FROM e
+	   WHERE json_extract(j, '\$.seq') > $2 ORDER BY json_extract(j, '\$.seq')"
+}
+
 # verifies RUN [SPEC]: pitwall verify replays the run in .pitwall/pitwall.db as VALID
 verifies() {
 	local r=$1

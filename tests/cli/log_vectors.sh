@@ -31,9 +31,14 @@ expect_eq "hashes.txt has a line per event" "$(wc -l <"$V/hashes.txt")" "$n"
 
 # every event kind and every verdict is in the vectors
 kinds=$(grep -oE '"kind":"[a-z]+"' "$V/run.jsonl" | sort -u | tr -d '\n')
-expect_eq "the vectors hold every event kind" "$kinds" '"kind":"call""kind":"genesis""kind":"resolve""kind":"result"'
+expect_eq "the vectors hold every event kind" "$kinds" \
+	'"kind":"approve""kind":"call""kind":"deny""kind":"escalate""kind":"genesis""kind":"halt""kind":"lockout""kind":"resolve""kind":"result""kind":"resume""kind":"unlock"'
 verdicts=$(grep -oE '"verdict":"[a-z]+"' "$V/run.jsonl" | sort -u | tr -d '\n')
 expect_eq "the vectors hold every verdict" "$verdicts" '"verdict":"allow""verdict":"approval""verdict":"block""verdict":"reject"'
+tiers=$(grep -oE '"tier":"[a-z_]+"' "$V/run.jsonl" | sort -u | tr -d '\n')
+expect_eq "the vectors hold every tier" "$tiers" '"tier":"correctable""tier":"fatal""tier":"policy_violation""tier":"uncorrected"'
+expect_eq "... a retry, and an allow that uses an approval" \
+	"$(grep -c '"attempt":2,' "$V/run.jsonl") $(grep -c '"reason":"APPROVED"' "$V/run.jsonl")" "1 1"
 
 # pitwall verify agrees, and names the same head
 run_pw verify "$V/run.jsonl" --spec "$V/workflow.yaml"

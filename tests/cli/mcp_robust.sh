@@ -515,9 +515,9 @@ wait_exit "$pid" 10
 exec 3>&-
 expect_eq "term: SIGTERM during a Tick: pitwall exits 0 (in ${ms} ms)" "$rc" 0
 load_out out
-expect_eq "term: ... the call is answered: stopped, failed TIMEOUT, isError" \
-	"$(r "SELECT json_extract(j, '\$.result.structuredContent.outcome') || ' ' || json_extract(j, '\$.result.structuredContent.reason') || ' ' || json_extract(j, '\$.result.isError') FROM r WHERE json_extract(j, '\$.id') = 1")" \
-	"failed TIMEOUT 1"
+expect_eq "term: ... the call is answered: stopped, failed TIMEOUT (tier uncorrected), isError" \
+	"$(r "SELECT json_extract(j, '\$.result.structuredContent.outcome') || ' ' || json_extract(j, '\$.result.structuredContent.reason') || ' ' || json_extract(j, '\$.result.structuredContent.tier') || ' ' || json_extract(j, '\$.result.isError') FROM r WHERE json_extract(j, '\$.id') = 1")" \
+	"failed TIMEOUT uncorrected 1"
 load_log term
 expect_eq "term: ... its result is recorded" \
 	"$(q "SELECT json_extract(j, '\$.call_id') || ' ' || json_extract(j, '\$.outcome') FROM e WHERE json_extract(j, '\$.kind') = 'result'")" "c1 failed"

@@ -2,8 +2,9 @@
 # Black-box: a research_v1 run is exported, then tampered with in every way
 # a shell can: one byte flipped at sampled positions of every event, each
 # event deleted in turn, two events swapped, events cut out of the middle,
-# an edited spec. pitwall verify must name the event and the check each
-# time, and pass the untampered export.
+# an edited spec, the halt and lockout after a policy violation dropped,
+# changed, reordered or added. pitwall verify must name the event and the
+# check each time, and pass the untampered export.
 . "$(dirname "$0")/lib.sh"
 cd "$PW_SOURCE_ROOT" || exit 1
 root=$PWD
@@ -106,6 +107,41 @@ sed '1s/"workflow_id":"sha256:[0-9a-f]*"/"workflow_id":"sha256:00000000000000000
 	run.jsonl >forge5.jsonl
 forged "a genesis that pins another workflow is caught" forge5.jsonl 0 genesis
 
+# The events a fault brings (a halt, a lockout) are part of the record: a
+# forger who reseals the chain cannot drop, change or add one.
+"$PW_BIN" run start "$spec" --run-id t2 >/dev/null
+"$PW_BIN" call t2 PodUp '{"name":"mhc-exp","gpu":"A100","count":4}' --as a2 >/dev/null
+"$PW_BIN" call t2 ShellExec '{"cmd":"id"}' --as a2 >/dev/null
+"$PW_BIN" export t2 >t2.jsonl
+expect_eq "a run frozen by UNKNOWN_ACTION: genesis, PodUp's call and result, ShellExec's call, halt, lockout" \
+	"$(sed -E 's/.*"kind":"([a-z]+)".*/\1/' t2.jsonl | tr '\n' ' ')" "genesis call result call halt lockout "
+run_pw verify t2.jsonl --spec "$spec"
+expect_eq "... and it is VALID" "$rc ${out%%, workflow*}" "0 VALID run t2: 6 events"
+ffor() { # ffor NAME FILE SEQ CHECK: like forged, for the run t2
+	"$reseal" <"$2" >"$2.sealed" || { not_ok "$1 (reseal failed)"; return; }
+	run_pw verify "$2.sealed" --spec "$spec"
+	if [ "$rc" = 1 ] && [[ $out == "VIOLATION at event $3: $4: "* ]]; then ok "$1"; else
+		not_ok "$1 (exit $rc, wanted VIOLATION at event $3: $4: ...; got $out $err)"; fi
+}
+sed '5d' t2.jsonl >f1.jsonl
+ffor "the halt cut out after UNKNOWN_ACTION is caught (followup)" f1.jsonl 4 followup
+sed '5s/"frozen":true/"frozen":false/' t2.jsonl >f2.jsonl
+ffor "a halt that does not freeze after a policy violation is caught (followup)" f2.jsonl 4 followup
+sed '6s/"agent":"a2"/"agent":"a3"/' t2.jsonl >f3.jsonl
+ffor "a lockout of another agent is caught (followup)" f3.jsonl 5 followup
+sed '6d' t2.jsonl >f4.jsonl
+sed -n '6p' t2.jsonl >>f4.jsonl
+sed -n '5p' t2.jsonl >>f4.jsonl
+sed -i '5d' f4.jsonl
+ffor "the lockout before the halt is caught (followup)" f4.jsonl 4 followup
+{ sed -n '1,3p' t2.jsonl; sed -n '5p' t2.jsonl; sed -n '4,$p' t2.jsonl; } >f5.jsonl
+ffor "a halt that no fault called for is caught (followup)" f5.jsonl 3 followup
+{ cat t2.jsonl; sed -n '2p' t2.jsonl | sed 's/"call_id":"c1"/"call_id":"c6"/; s/"agent":"a2"/"agent":"b"/; s/"state":"INIT"/"state":"POD_READY"/'; } >f6.jsonl
+ffor "an allowed call after the freeze is caught (decision)" f6.jsonl 6 decision
+sed -n '6p' t2.jsonl | sed 's/"agent":"a2",//; s/"cause":3/"by":"ml-lead","halt":4/; s/"kind":"lockout"/"kind":"resume","os_user":"root"/; s/"seq":5/"seq":6/' >resume.line
+cat t2.jsonl resume.line >f7.jsonl
+ffor "a resume of the frozen run is caught (resume)" f7.jsonl 6 resume
+
 printf 'not json\n' >garbage.jsonl
 run_pw verify garbage.jsonl --spec "$spec"
 expect_eq "a file that is not JSON Lines is unusable input (exit 2)" "$rc" 2
@@ -114,4 +150,22 @@ expect_eq "a missing file is unusable input (exit 2)" "$rc" 2
 : >empty.jsonl
 run_pw verify empty.jsonl --spec "$spec"
 expect_eq "an empty log is a violation" "$rc" 1
+# A resume or an unlock must name the very halt or lockout it lifts (the log vectors' run).
+vec=$PW_SOURCE_ROOT/tests/vectors/log
+vforged() {
+	"$reseal" <"$2" >"$2.sealed" || { not_ok "$1 (reseal failed)"; return; }
+	run_pw verify "$2.sealed" --spec "$vec/workflow.yaml"
+	if [ "$rc" = 1 ] && [[ $out == "VIOLATION at event $3: $4: "* ]]; then ok "$1"; else
+		not_ok "$1 (exit $rc, wanted VIOLATION at event $3: $4: ...; got $out $err)"; fi
+}
+n=$(grep -n '"kind":"resume"' "$vec/run.jsonl" | head -1 | cut -d: -f1)
+sed "${n}s/\"halt\":\([0-9]*\)/\"halt\":1\1/" "$vec/run.jsonl" >vresume.jsonl
+vforged "a resume that names another halt is caught" vresume.jsonl $((n - 1)) resume
+n=$(grep -n '"kind":"unlock"' "$vec/run.jsonl" | head -1 | cut -d: -f1)
+sed "${n}s/\"reason\":\"[A-Z_]*\"/\"reason\":\"SOMETHING_ELSE\"/" "$vec/run.jsonl" >vunlock.jsonl
+vforged "an unlock that names another lockout is caught" vunlock.jsonl $((n - 1)) unlock
+n=$(grep -n '"kind":"deny"' "$vec/run.jsonl" | head -1 | cut -d: -f1)
+sed "${n}s/,\"reason\":\"[^\"]*\"//" "$vec/run.jsonl" >vdeny.jsonl
+vforged "a deny without its reason is caught" vdeny.jsonl $((n - 1)) approval
+
 finish

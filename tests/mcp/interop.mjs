@@ -1,7 +1,8 @@
 // pitwall mcp driven by the official MCP TypeScript SDK (@modelcontextprotocol/sdk,
 // pinned in package.json): a real research_v1 run through tools/call, the
 // illegal scenarios of scripts/demo, the legal-tools list in every state,
-// tools/list_changed, --list all, and pitwall verify of the runs at the end.
+// tools/list_changed, --list all, the freeze and the lockout a policy
+// violation brings (and pitwall unlock), and pitwall verify of the runs at the end.
 //
 //   PW_BIN=build/pitwall PW_SOURCE_ROOT=. node tests/mcp/interop.mjs
 //
@@ -165,20 +166,22 @@ function record(s, tool, sc) {
 // call(s, name, tool, args, want): tools/call; checks each member of want
 // against structuredContent, isError, and that content[0] is readable text.
 // A call that changes the legal tools must be followed by list_changed; one
-// that does not must not (want.moves: whether it does).
+// that does not must not (want.moves: whether it does). want.recorded false:
+// a call to a frozen run, which pitwall refuses without recording it (no call_id).
 async function call(s, name, tool, args, want) {
   const seen = s.listChanged;
   const r = await s.client.callTool({ name: tool, arguments: args });
   const sc = r.structuredContent || {};
-  record(s, tool, sc);
-  const { isError, moves, textStarts, ...fields } = want;
+  const { isError, moves, textStarts, recorded = true, ...fields } = want;
+  if (recorded) record(s, tool, sc);
   for (const [k, v] of Object.entries(fields)) checkEq(`${name}: ${k} ${show(v)}`, sc[k], v);
   checkEq(`${name}: isError ${isError}`, r.isError, isError);
   const text = r.content && r.content[0];
   check(`${name}: content[0] is text${textStarts ? ` starting "${textStarts}"` : ''}`,
     text && text.type === 'text' && typeof text.text === 'string' &&
       (!textStarts || text.text.startsWith(textStarts)), show(r.content));
-  check(`${name}: call_id ${sc.call_id} names the call event`, /^c[0-9]+$/.test(sc.call_id || ''), show(sc.call_id));
+  if (recorded) check(`${name}: call_id ${sc.call_id} names the call event`, /^c[0-9]+$/.test(sc.call_id || ''), show(sc.call_id));
+  else checkEq(`${name}: no call_id (nothing is recorded)`, sc.call_id, undefined);
   if (moves !== undefined) {
     if (moves) {
       check(`${name}: notifications/tools/list_changed received`, await waitListChanged(s, seen),
@@ -364,24 +367,57 @@ async function main() {
 
   await close(a);
 
-  // 4. Scenario 1 in a run of its own: an unknown tool halts the run.
+  // 4. Scenario 1 in a run of its own: an unknown tool is a policy violation. It freezes
+  // the run (every later call is refused RUN_FROZEN and not recorded) and locks the
+  // session's agent out of every run of the ledger until an owner unlocks it.
   const d = await open('shell', ['--new-run']);
   const shellRun = (await status(d)).run_id;
   await checkList(d, 'INIT');
-  await call(d, 'scenario 1: ShellExec', 'ShellExec', { cmd: 'rm -rf /' },
+  const sh = await call(d, 'scenario 1: ShellExec', 'ShellExec', { cmd: 'rm -rf /' },
     { ...reject('UNKNOWN_ACTION', 'actions', { tier: 'policy_violation', halted: true }), moves: true });
   const { names: halted } = await listNames(d);
-  checkEq('after ShellExec: tools/list shows only pitwall_status (the run is halted)', halted, [STATUS]);
+  checkEq('after ShellExec: tools/list shows only pitwall_status (the run is frozen)', halted, [STATUS]);
+  const before = pw('status', shellRun, '--db', db);
   for (const [tool, args] of [['PodUp', POD], ['Bootstrap', {}], ['ShellExec', { cmd: 'id' }]]) {
-    await call(d, `then ${tool} is RUN_HALTED`, tool, args, reject('RUN_HALTED', 'run', { halted: true }));
+    await call(d, `then ${tool} is RUN_FROZEN`, tool, args,
+      reject('RUN_FROZEN', 'run', { halted: true, frozen: true, recorded: false }));
   }
   checkEq('... and nothing ran', fs.existsSync(path.join(tmp, 'ledger', 'runs', shellRun, 'pod')), false);
+  checkEq('... and nothing was recorded (events before and after)',
+    JSON.parse(pw('status', shellRun, '--db', db).out).events, JSON.parse(before.out).events);
   st = await status(d);
-  checkEq(`${STATUS} of the halted run: halted, legal_actions`, [st.halted, st.legal_actions], [true, []]);
+  checkEq(`${STATUS} of the frozen run: halted, frozen, legal_actions`, [st.halted, st.frozen, st.legal_actions],
+    [true, true, []]);
   await close(d);
+  const seq = Number(sh.call_id.slice(1));
+  const tail = pw('log', shellRun, '--db', db, '--json').out.split('\n').filter(Boolean).map((x) => JSON.parse(x))
+    .filter((e) => e.seq > seq)
+    .map(({ v, run_id, seq: _s, time_ms, prev, hash, ...rest }) => rest);
+  checkEq('the ShellExec call is followed by a halt (frozen) and a lockout of its agent, and nothing else', tail, [
+    { cause: seq, frozen: true, kind: 'halt', reason: 'UNKNOWN_ACTION', tier: 'policy_violation' },
+    { agent: 'agent', cause: seq, kind: 'lockout', reason: 'UNKNOWN_ACTION' },
+  ]);
 
-  // 5. The runs replay as VALID, and the log holds exactly the calls answered.
-  for (const r of [run, shellRun]) {
+  // 5. The agent is locked out of a new run too, until an owner unlocks it.
+  const e = await open('locked out', ['--new-run']);
+  const lockedRun = (await status(e)).run_id;
+  await checkList(e, 'INIT');
+  await call(e, 'the locked-out agent in another run: PodUp', 'PodUp', POD,
+    reject('AGENT_LOCKED_OUT', 'agent', { actual: 'agent', halted: false, state: 'INIT' }));
+  fs.mkdirSync(path.join(tmp, 'trust'), { mode: 0o755 });
+  const trust = path.join(tmp, 'trust', 'owners');
+  fs.writeFileSync(trust, `ml-lead: ${os.userInfo().username}\n`, { mode: 0o644 });
+  fs.chmodSync(trust, 0o644);
+  const u = pw('unlock', 'agent', '--as', 'ml-lead', '--trust', trust, '--db', db);
+  checkEq('pitwall unlock agent --as ml-lead: exit 0, lifting the lockout of the frozen run',
+    [u.rc, u.rc === 0 && JSON.parse(u.out).unlocked.map((x) => x.run_id)], [0, [shellRun]]);
+  await call(e, 'after the unlock: PodUp', 'PodUp', POD, {
+    verdict: 'allow', outcome: 'ok', state: 'POD_READY', halted: false, isError: false, moves: true, textStarts: 'ok:',
+  });
+  await close(e);
+
+  // 6. The runs replay as VALID, and the log holds exactly the calls answered.
+  for (const r of [run, shellRun, lockedRun]) {
     const v = pw('verify', '--db', db, r);
     check(`pitwall verify --db DB ${r}: VALID`, v.rc === 0 && v.out.startsWith(`VALID run ${r}: `),
       `exit ${v.rc}: ${v.out}${v.err}`);

@@ -25,6 +25,7 @@
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/outcome.h"
+#include "core/record.h"
 #include "core/run.h"
 #include "core/spec.h"
 
@@ -251,13 +252,16 @@ static json_t *ev_call(const char *call_id, const char *action, const char *verd
 	                 reason, "tier", tier);
 }
 
+/* Any well-formed call_sha256, for approval verdicts folded without deciding them. */
+#define CALL_SHA "sha256:" PIN
+
 static json_t *ev_approval(const char *call_id, const char *approval_id, const char *owner,
                            const char *reason, int64_t expires_ms)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "call", "call_id",
-	                 call_id, "agent", "alice", "action", "Finish", "verdict", "approval",
-	                 "reason", reason, "approval_id", approval_id, "owner", owner, "expires_ms",
-	                 (json_int_t)expires_ms);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "kind", "call",
+	                 "call_id", call_id, "agent", "alice", "action", "Finish", "verdict",
+	                 "approval", "reason", reason, "approval_id", approval_id, "owner", owner,
+	                 "expires_ms", (json_int_t)expires_ms, "call_sha256", CALL_SHA);
 }
 
 /* A result event; caps is the JSON text of its caps list, or NULL for none. */
@@ -274,6 +278,34 @@ static json_t *ev_resolve(const char *call_id, const char *outcome, const char *
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s*}", "kind", "resolve", "call_id", call_id,
 	                 "outcome", outcome, "state", state, "by", by);
+}
+
+/* A halt event (tier "fatal" or "policy_violation") caused by event cause. */
+static json_t *ev_halt(const char *reason, const char *tier, int cause, bool frozen)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:b}", "kind", "halt", "reason", reason, "tier",
+	                 tier, "cause", cause, "frozen", frozen);
+}
+
+static json_t *ev_lockout(const char *agent, const char *reason, int cause)
+{
+	return json_pack("{s:s, s:s, s:s*, s:i}", "kind", "lockout", "agent", agent, "reason",
+	                 reason, "cause", cause);
+}
+
+/* An unlock of agent's lockout of UNKNOWN_ACTION at seq lockout. */
+static json_t *ev_unlock(const char *agent, const char *by, int lockout)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:s*, s:s}", "kind", "unlock", "agent", agent,
+	                 "reason", "UNKNOWN_ACTION", "lockout", lockout, "by", by, "os_user",
+	                 "root");
+}
+
+/* A resume of the halt at seq halt, for CODE_HASH_MISMATCH. */
+static json_t *ev_resume(const char *by, int halt)
+{
+	return json_pack("{s:s, s:s, s:i, s:s*, s:s}", "kind", "resume", "reason",
+	                 "CODE_HASH_MISMATCH", "halt", halt, "by", by, "os_user", "root");
 }
 
 /* Seal ev (reference stolen) as event seq of run_id after prev, then fold it into r. */
@@ -294,6 +326,33 @@ static pw_status fold_next(pw_run *r, json_t *ev, char *err, size_t errlen)
 	uint64_t seq = r->n_events;
 	const char *run_id = seq == 0 ? "run-a" : r->run_id;
 	return fold_at(r, ev, run_id, seq, seq == 0 ? pw_event_genesis_prev : r->head, err, errlen);
+}
+
+/* Seal ev (stolen) as r's next event at time_ms and fold it; the test fails unless it folds. */
+static void fold_ok_at(pw_run *r, json_t *ev, int64_t time_ms)
+{
+	char err[256];
+	assert_non_null(ev);
+	assert_int_equal(pw_event_seal(ev, r->run_id, r->n_events, r->head, time_ms), PW_OK);
+	pw_status st = pw_run_fold(r, ev, err, sizeof err);
+	json_decref(ev);
+	if (st != PW_OK)
+		fail_msg("fold refused: %s: %s", pw_status_name(st), err);
+}
+
+/* As fold_ok_at(), but the fold must be refused with exactly want_err. */
+static void fold_refused_at(pw_run *r, json_t *ev, int64_t time_ms, const char *want_err)
+{
+	char err[256] = "";
+	uint64_t n = r->n_events;
+	assert_non_null(ev);
+	assert_int_equal(pw_event_seal(ev, r->run_id, r->n_events, r->head, time_ms), PW_OK);
+	pw_status st = pw_run_fold(r, ev, err, sizeof err);
+	json_decref(ev);
+	if (st != PW_ERR_INVALID)
+		fail_msg("fold: got %s, want invalid (\"%s\")", pw_status_name(st), want_err);
+	assert_string_equal(err, want_err);
+	assert_int_equal(r->n_events, n);
 }
 
 static void fold_ok(pw_run *r, json_t *ev)
@@ -342,6 +401,9 @@ static void run_ready(pw_run *r, const pw_spec *spec, const char *caps)
 }
 
 /* ------------------------------------------------------------ the verdicts */
+
+/* The expected of RETRY_INVALID. */
+#define RETRY_WANT "\"the next attempt after a correctable failure, within errors.retry.max\""
 
 /* A well-formed call of action, from agent alice at NOW, with the run's spec and pin. */
 static pw_call call_of(const pw_spec *spec, const char *action, const json_t *input)
@@ -545,6 +607,11 @@ static void test_spec_hash_mismatch(void **state)
 
 /* --------------------------------------------------------- 3 run health */
 
+/*
+ * A policy violation halts the run by the halt event that follows its call,
+ * not by the call: the call records the tier, the halt (frozen) and the
+ * lockout of the agent are events of their own.
+ */
 static void test_run_halted_by_policy_reject(void **state)
 {
 	(void)state;
@@ -552,15 +619,56 @@ static void test_run_halted_by_policy_reject(void **state)
 	pw_run r;
 	run_begin(&r, spec, "run-a", "INIT");
 	fold_ok(&r, ev_call("c1", "Nope", "reject", "UNKNOWN_ACTION", "policy_violation"));
+	assert_false(r.halted);
+	assert_false(r.frozen);
+	assert_null(r.halt_reason);
+	assert_int_equal(r.counts.tier[PW_TIER_POLICY], 1);
+	assert_int_equal(r.counts.halts, 0);
+	/* the call alone leaves the run open to the next call */
+	expect_reject(spec, &r, "Prepare", "{\"branch\": \"Main!\"}", "INPUT_INVALID", PW_TIER_NONE,
+	              "input/branch:pattern", "\"^[a-z]+$\"", "\"Main!\"");
+
+	fold_ok(&r, ev_halt("UNKNOWN_ACTION", "policy_violation", 1, true));
 	assert_true(r.halted);
-	assert_int_equal(r.halt_seq, 1);
+	assert_true(r.frozen);
+	assert_int_equal(r.halt_seq, 2);
 	assert_string_equal(r.halt_reason, "UNKNOWN_ACTION");
-	expect_reject(spec, &r, "Prepare", "{\"branch\": \"main\"}", "RUN_HALTED", PW_TIER_NONE,
-	              "run", "\"a run that is not halted\"", "\"UNKNOWN_ACTION\"");
+	assert_int_equal(r.counts.halts, 1);
+	fold_ok(&r, ev_lockout("alice", "UNKNOWN_ACTION", 1));
+	const pw_lockout *l = pw_run_lockout(&r, "alice");
+	assert_non_null(l);
+	assert_string_equal(l->reason, "UNKNOWN_ACTION");
+	assert_int_equal(l->seq, 3);
+	assert_int_equal(r.counts.lockouts, 1);
+	assert_null(pw_run_lockout(&r, "bob"));
+
+	/* the agent is locked out; another agent finds the run halted */
+	expect_reject(spec, &r, "Prepare", "{\"branch\": \"main\"}", "AGENT_LOCKED_OUT",
+	              PW_TIER_NONE, "agent", "\"an agent that is not locked out\"", "\"alice\"");
+	json_t *in = J("{\"branch\": \"main\"}");
+	pw_call c = call_of(spec, "Prepare", in);
+	c.agent = "bob";
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RUN_HALTED", PW_TIER_NONE, "run",
+	               "\"a run that is not halted\"", "\"UNKNOWN_ACTION\"");
+	pw_decision d;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	assert_string_equal(d.message, "the run halted at event 2 (UNKNOWN_ACTION)");
+	pw_decision_release(&d);
+	json_decref(in);
+
+	/* frozen: no call (nor result, approve, resume) is recorded any more */
+	fold_refused(&r, ev_call("c4", "Prepare", "reject", "RUN_HALTED", NULL),
+	             "seq 4: a call event after the run was frozen (only an operator's deny, "
+	             "resolve or unlock may follow)");
+	fold_refused(&r, ev_resume("ops", 2),
+	             "seq 4: a resume event after the run was frozen (only an operator's deny, "
+	             "resolve or unlock may follow)");
+	assert_true(r.halted);
 	pw_run_release(&r);
 	pw_spec_free(spec);
 }
 
+/* A fatal result halts the run by the halt event after it; resume lets it go on. */
 static void test_run_halted_by_fatal_result(void **state)
 {
 	(void)state;
@@ -570,16 +678,62 @@ static void test_run_halted_by_fatal_result(void **state)
 	fold_ok(&r, ev_call("c1", "Prepare", "allow", "DEFAULT_ALLOW", NULL));
 	assert_false(r.halted);
 	fold_ok(&r, ev_result("c1", "failed", "INIT", "fatal", "CODE_HASH_MISMATCH", NULL));
+	assert_false(r.halted);
+	assert_int_equal(r.counts.tier[PW_TIER_FATAL], 1);
+	fold_ok(&r, ev_halt("CODE_HASH_MISMATCH", "fatal", 2, false));
 	assert_true(r.halted);
-	assert_int_equal(r.halt_seq, 2);
+	assert_false(r.frozen);
+	assert_int_equal(r.halt_seq, 3);
 	assert_string_equal(r.halt_reason, "CODE_HASH_MISMATCH");
 	expect_reject(spec, &r, "Prepare", "{\"branch\": \"main\"}", "RUN_HALTED", PW_TIER_NONE,
 	              "run", "\"a run that is not halted\"", "\"CODE_HASH_MISMATCH\"");
+	/* not frozen: calls are still recorded (as RUN_HALTED rejects) */
+	fold_ok(&r, ev_call("c4", "Prepare", "reject", "RUN_HALTED", NULL));
+	assert_true(r.halted);
+
+	/* resume needs by and reason, and names the halt it lifts */
+	fold_refused(&r,
+	             json_pack("{s:s, s:s, s:i}", "kind", "resume", "reason", "CODE_HASH_MISMATCH",
+	                       "halt", 3),
+	             "seq 5: resume without by or reason");
+	fold_refused(&r, json_pack("{s:s, s:s, s:i}", "kind", "resume", "by", "ops", "halt", 3),
+	             "seq 5: resume without by or reason");
+	fold_refused(&r, ev_resume("ops", 2),
+	             "seq 5: resume names halt 2 (CODE_HASH_MISMATCH), not the halt at 3 "
+	             "(CODE_HASH_MISMATCH)");
+	json_t *wrong = ev_resume("ops", 3);
+	assert_int_equal(json_object_set_new(wrong, "reason", json_string("EXIT_STATUS")), 0);
+	fold_refused(&r, wrong,
+	             "seq 5: resume names halt 3 (EXIT_STATUS), not the halt at 3 "
+	             "(CODE_HASH_MISMATCH)");
+	assert_true(r.halted);
+	json_t *res = pw_record_resume(&r, "ops", "root", "fixed the program");
+	assert_non_null(res);
+	expect_json(res,
+	            "{\"kind\": \"resume\", \"reason\": \"CODE_HASH_MISMATCH\", \"halt\": 3, "
+	            "\"by\": \"ops\", \"os_user\": \"root\", \"note\": \"fixed the program\"}",
+	            "resume event");
+	fold_ok(&r, res);
+	assert_false(r.halted);
+	assert_null(r.halt_reason);
+	assert_int_equal(r.halt_seq, 0);
+	assert_int_equal(r.counts.resumes, 1);
+	json_t *in = J("{\"branch\": \"main\"}");
+	pw_call c = call_of(spec, "Prepare", in);
+	expect_verdict(spec, &r, &c, PW_VERDICT_ALLOW, "DEFAULT_ALLOW", PW_TIER_NONE, "default",
+	               NULL, NULL);
+	json_decref(in);
+	/* a run that is not halted cannot be resumed */
+	fold_refused(&r, ev_resume("ops", 3), "seq 6: resume of a run that is not halted");
 	pw_run_release(&r);
 	pw_spec_free(spec);
 }
 
-/* Failures of the lower tiers and denials do not halt; the first halt is kept. */
+/*
+ * Only halt events halt: calls and results of every tier do not. The first
+ * halt is kept; a later frozen one freezes the run; a frozen run does not
+ * resume; halt takes only the tiers that halt.
+ */
 static void test_run_halt_only_fatal_and_policy(void **state)
 {
 	(void)state;
@@ -592,13 +746,55 @@ static void test_run_halt_only_fatal_and_policy(void **state)
 	fold_ok(&r, ev_result("c3", "failed", "INIT", "correctable", "EXIT_STATUS", NULL));
 	fold_ok(&r, ev_call("c4", "Prepare", "allow", "DEFAULT_ALLOW", NULL));
 	fold_ok(&r, ev_result("c4", "failed", "INIT", "uncorrected", "TIMEOUT", NULL));
+	fold_ok(&r, ev_call("c6", "Prepare", "allow", "DEFAULT_ALLOW", NULL));
+	fold_ok(&r, ev_result("c6", "failed", "INIT", "fatal", "EXIT_STATUS", NULL));
+	fold_ok(&r, ev_call("c8", "Prepare", "reject", "SPEC_HASH_MISMATCH", "policy_violation"));
+	fold_ok(&r, ev_call("c9", "Prepare", "reject", "CODE_HASH_MISMATCH", "fatal"));
 	assert_false(r.halted);
+	assert_false(r.frozen);
 	assert_null(r.halt_reason);
-	fold_ok(&r, ev_call("c5", "Prepare", "reject", "SPEC_HASH_MISMATCH", "policy_violation"));
-	fold_ok(&r, ev_call("c6", "Prepare", "reject", "CODE_HASH_MISMATCH", "fatal"));
+	assert_int_equal(r.counts.halts, 0);
+
+	/* a halt names its reason, a tier that halts, and whether it freezes */
+	fold_refused(&r, ev_halt("EXIT_STATUS", "uncorrected", 7, false),
+	             "seq 11: halt without reason, tier or frozen");
+	fold_refused(&r, ev_halt("EXIT_STATUS", "correctable", 7, false),
+	             "seq 11: halt without reason, tier or frozen");
+	fold_refused(&r,
+	             json_pack("{s:s, s:s, s:s, s:i}", "kind", "halt", "reason", "X", "tier",
+	                       "fatal", "cause", 7),
+	             "seq 11: halt without reason, tier or frozen");
+	fold_refused(&r,
+	             json_pack("{s:s, s:s, s:i, s:b}", "kind", "halt", "tier", "fatal", "cause", 7,
+	                       "frozen", 0),
+	             "seq 11: halt without reason, tier or frozen");
+	fold_refused(&r,
+	             json_pack("{s:s, s:s, s:s, s:i, s:s}", "kind", "halt", "reason", "X", "tier",
+	                       "fatal", "cause", 7, "frozen", "no"),
+	             "seq 11: halt without reason, tier or frozen");
+	assert_false(r.halted);
+
+	fold_ok(&r, ev_halt("EXIT_STATUS", "fatal", 7, false));
 	assert_true(r.halted);
-	assert_int_equal(r.halt_seq, 7);
-	assert_string_equal(r.halt_reason, "SPEC_HASH_MISMATCH");
+	assert_false(r.frozen);
+	assert_int_equal(r.halt_seq, 11);
+	/* a policy violation after a fatal halt (the spec pin is checked before the halt) */
+	fold_ok(&r, ev_call("c12", "Prepare", "reject", "SPEC_HASH_MISMATCH", "policy_violation"));
+	fold_ok(&r, ev_halt("SPEC_HASH_MISMATCH", "policy_violation", 12, true));
+	assert_true(r.halted);
+	assert_true(r.frozen);
+	assert_int_equal(r.halt_seq, 11);
+	assert_string_equal(r.halt_reason, "EXIT_STATUS");
+	assert_int_equal(r.counts.halts, 2);
+	/* a halt after a freeze is a follow-up, and is folded */
+	assert_true(pw_run_operator_kind("halt"));
+	assert_true(pw_run_operator_kind("lockout"));
+	assert_false(pw_run_operator_kind("approve"));
+	assert_false(pw_run_operator_kind("resume"));
+	assert_false(pw_run_operator_kind("call"));
+	fold_refused(&r, ev_resume("ops", 11),
+	             "seq 14: a resume event after the run was frozen (only an operator's deny, "
+	             "resolve or unlock may follow)");
 	pw_run_release(&r);
 	pw_spec_free(spec);
 }
@@ -1086,24 +1282,34 @@ static void test_order_early_checks(void **state)
 	json_t *bad = J("{\"n\": 9007199254740992}");
 	json_t *in = J("{}");
 
-	/* halted, in doubt, busy, another spec, unsafe number: the parse decides */
-	fold_ok(&r, ev_call("c2", "Nope", "reject", "UNKNOWN_ACTION", "policy_violation"));
+	/* halted (not frozen), in doubt, busy, another spec, unsafe number, locked out
+	   elsewhere, a bogus retry: the parse decides */
+	fold_ok(&r, ev_call("c2", "Prepare", "reject", "CODE_HASH_MISMATCH", "fatal"));
+	fold_ok(&r, ev_halt("CODE_HASH_MISMATCH", "fatal", 2, false));
 	pw_call c = call_of(spec, "Nope", bad);
 	c.spec_id = "sha256:" PIN2;
 	c.busy = true;
+	c.locked_out = true;
+	c.attempt = 2;
+	c.retry_of = "c9";
 	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "INPUT_MALFORMED", PW_TIER_NONE, "input",
 	               "\"numbers of magnitude below 2^53\"", NULL);
 	/* then the spec pin */
 	c.input = in;
 	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "SPEC_HASH_MISMATCH", PW_TIER_POLICY,
 	               "spec", want, "\"sha256:" PIN2 "\"");
-	/* then the halt */
+	/* then the lockout */
 	c.spec_id = spec->workflow_id;
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "AGENT_LOCKED_OUT", PW_TIER_NONE, "agent",
+	               "\"an agent that is not locked out\"", "\"alice\"");
+	/* then the halt */
+	c.locked_out = false;
 	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RUN_HALTED", PW_TIER_NONE, "run",
-	               "\"a run that is not halted\"", "\"UNKNOWN_ACTION\"");
+	               "\"a run that is not halted\"", "\"CODE_HASH_MISMATCH\"");
 	pw_run_release(&r);
 
-	/* busy before an unknown action; in doubt before an unknown action */
+	/* busy before in doubt, in doubt before a bogus retry, a bogus retry before an
+	   unknown action */
 	run_begin(&r, spec, "run-a", "INIT");
 	fold_ok(&r, ev_call("c1", "Prepare", "allow", "DEFAULT_ALLOW", NULL));
 	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "CALL_IN_PROGRESS", PW_TIER_NONE, "run",
@@ -1111,6 +1317,12 @@ static void test_order_early_checks(void **state)
 	c.busy = false;
 	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "CALL_IN_DOUBT", PW_TIER_NONE, "run",
 	               "\"no call in doubt\"", "\"c1\"");
+	fold_ok(&r, ev_result("c1", "failed", "INIT", "uncorrected", "EXIT_STATUS", NULL));
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "2");
+	c.attempt = 0;
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "UNKNOWN_ACTION", PW_TIER_POLICY, "actions",
+	               "[\"Prepare\", \"Finish\", \"Ship\"]", "\"Nope\"");
 	json_decref(bad);
 	json_decref(in);
 	pw_run_release(&r);
@@ -1611,14 +1823,25 @@ static void test_fold_approval_pending(void **state)
 	expect_reject(spec, &r, "Finish", "{\"id\": \"abc\"}", "CAP_MISSING", PW_TIER_NONE,
 	              "requires[0]", "\"token@abc\"", "[]");
 
-	/* an approval names its approval_id, owner and expiry; a verdict other than reject its
-	 * action */
-	fold_refused(&r,
-	             json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind", "call",
-	                       "call_id", "c3", "agent", "alice", "action", "Finish", "verdict",
-	                       "approval", "reason", "big_one", "approval_id", "ap-2", "expires_ms",
-	                       (json_int_t)(NOW + H1)),
-	             "seq 4: approval verdict without approval_id, owner or expires_ms");
+	/* an approval names its approval_id, owner, expiry and call_sha256; a verdict other
+	 * than reject its action */
+	static const char *const drop[] = {"approval_id", "owner", "expires_ms", "call_sha256"};
+	for (size_t i = 0; i < 4; i++) {
+		json_t *ev = ev_approval("c3", "ap-2", "ops", "big_one", NOW + H1);
+		assert_int_equal(json_object_del(ev, drop[i]), 0);
+		fold_refused(&r, ev,
+		             "seq 4: approval verdict without approval_id, owner, expires_ms or "
+		             "call_sha256");
+	}
+	json_t *ev = ev_approval("c3", "ap-2", "ops", "big_one", NOW + H1);
+	assert_int_equal(json_object_set_new(ev, "call_sha256", json_string("sha256:" PIN "0")), 0);
+	fold_refused(&r, ev, "seq 4: call_sha256 is not a sha256: hash");
+	ev = ev_approval("c3", "ap-2", "ops", "big_one", NOW + H1);
+	assert_int_equal(json_object_set_new(ev, "call_sha256", json_string("sha256:" PIN2)), 0);
+	/* the same approval_id again is a repeat of the same call, not another request */
+	assert_int_equal(json_object_set_new(ev, "approval_id", json_string("ap-1")), 0);
+	fold_refused(&r, ev, "seq 4: approval ap-1 is not pending for this call");
+	assert_string_equal(p->call_sha256, CALL_SHA);
 	fold_refused(&r, ev_call("c3", NULL, "block", "too_big", NULL),
 	             "seq 4: a block verdict without an action");
 	fold_refused(&r, ev_call("c3", "Finish", "maybe", "too_big", NULL),
@@ -1726,6 +1949,1079 @@ static void test_fold_caps(void **state)
 	assert_string_equal(buf, "token@abc");
 	pw_cap_format("n", r.caps[1].value, buf, sizeof buf);
 	assert_string_equal(buf, "n@5");
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/* ------------------------------------------------- approvals, lockouts, retries */
+
+/*
+ * A spec for the tiers: Flaky retries (2, from 2s) and escalates at 3
+ * correctable failures in 10s; Other escalates at 10 in the run's window;
+ * Slow backs off from 40m; Spare maps timeout and signal the other way;
+ * the run escalates at 4 in 1m.
+ */
+static const char ras_text[] = "pitwall: 1\n"
+                               "name: ras\n"
+                               "owners:\n"
+                               "  ops: {title: Ops}\n"
+                               "states: [INIT, DONE]\n"
+                               "initial: INIT\n"
+                               "terminal: [DONE]\n"
+                               "default: allow\n"
+                               "errors: {escalate: {count: 4, window: 1m}}\n"
+                               "actions:\n"
+                               "  Flaky:\n"
+                               "    from: [INIT]\n"
+                               "    input: {type: object}\n"
+                               "    errors:\n"
+                               "      exit: {75: correctable, 3: fatal}\n"
+                               "      timeout: correctable\n"
+                               "      signal: fatal\n"
+                               "      retry: {max: 2, backoff: 2s}\n"
+                               "      escalate: {count: 3, window: 10s}\n"
+                               "    run: {program: bin/flaky, sha256: " PIN "}\n"
+                               "  Other:\n"
+                               "    from: [INIT]\n"
+                               "    input: {type: object}\n"
+                               "    errors: {exit: {75: correctable}, escalate: {count: 10}}\n"
+                               "    run: {program: bin/other, sha256: " PIN "}\n"
+                               "  Slow:\n"
+                               "    from: [INIT]\n"
+                               "    input: {type: object}\n"
+                               "    errors:\n"
+                               "      exit: {75: correctable}\n"
+                               "      retry: {max: 3, backoff: 40m}\n"
+                               "      escalate: {count: 100}\n"
+                               "    run: {program: bin/slow, sha256: " PIN "}\n"
+                               "  Spare:\n"
+                               "    from: [INIT]\n"
+                               "    input: {type: object}\n"
+                               "    errors: {timeout: uncorrected, signal: correctable}\n"
+                               "    run: {program: bin/spare, sha256: " PIN "}\n"
+                               "  End:\n"
+                               "    from: [INIT]\n"
+                               "    to: DONE\n"
+                               "    input: {type: object}\n"
+                               "    run: {program: bin/end, sha256: " PIN "}\n";
+
+/*
+ * Decide c in r, record the call event as the broker does ("c<seq>", at
+ * c->now_ms) and fold it. Returns the event (the caller frees it).
+ */
+static json_t *record_and_fold(const pw_spec *spec, pw_run *r, const pw_call *c)
+{
+	char call_id[32];
+	pw_decision d;
+	snprintf(call_id, sizeof call_id, "c%llu", (unsigned long long)r->n_events);
+	assert_int_equal(pw_decide(spec, r, c, &d), PW_OK);
+	json_t *ev = pw_record_call(r->state, c, &d, call_id);
+	pw_decision_release(&d);
+	assert_non_null(ev);
+	json_incref(ev);
+	fold_ok_at(r, ev, c->now_ms);
+	return ev;
+}
+
+/* An allowed call of action and its failed result of tier, both at time_ms. */
+static void fail_at(pw_run *r, const char *action, const char *tier, int64_t time_ms)
+{
+	char call_id[32];
+	snprintf(call_id, sizeof call_id, "c%llu", (unsigned long long)r->n_events);
+	json_t *c = ev_call(call_id, action, "allow", "DEFAULT_ALLOW", NULL);
+	fold_ok_at(r, c, time_ms);
+	fold_ok_at(r, ev_result(call_id, "failed", "INIT", tier, "EXIT_STATUS", NULL), time_ms);
+}
+
+/* The member key of ev must be the JSON want (NULL: absent). */
+static void expect_member(const json_t *ev, const char *key, const char *want)
+{
+	expect_json(json_object_get(ev, key), want, key);
+}
+
+/* SHA-256 of text as "sha256:<hex>", computed here without the core. */
+static void sha256_of(const char *text, char out[PW_HASH_STR_LEN + 1])
+{
+	unsigned char md[PW_SHA256_LEN];
+	unsigned mdlen = 0;
+	assert_int_equal(EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL), 1);
+	assert_int_equal(mdlen, PW_SHA256_LEN);
+	memcpy(out, "sha256:", 7);
+	pw_hex(md, PW_SHA256_LEN, out + 7);
+}
+
+/* The hash an approval is bound to: of the canonical {"action", "input"}, nothing else. */
+static void test_call_sha256(void **state)
+{
+	(void)state;
+	char got[PW_HASH_STR_LEN + 1], want[PW_HASH_STR_LEN + 1], other[PW_HASH_STR_LEN + 1];
+	json_t *in = J("{\"id\": \"abc\", \"amount\": 500, \"note\": \"Zo\\u00eb\"}");
+	assert_int_equal(pw_call_sha256("Finish", in, got), PW_OK);
+	sha256_of("{\"action\":\"Finish\",\"input\":{\"amount\":500,\"id\":\"abc\",\"note\":"
+	          "\"Zo\xc3\xab\"}}",
+	          want);
+	assert_string_equal(got, want);
+	/* member order and number spelling do not matter */
+	json_t *same = J("{\"note\": \"Zo\xc3\xab\", \"amount\": 500.0, \"id\": \"abc\"}");
+	assert_int_equal(pw_call_sha256("Finish", same, other), PW_OK);
+	assert_string_equal(got, other);
+	json_decref(same);
+	/* the action and every member of the input do */
+	assert_int_equal(pw_call_sha256("Ship", in, other), PW_OK);
+	assert_string_not_equal(got, other);
+	json_t *more = J("{\"id\": \"abc\", \"amount\": 501, \"note\": \"Zo\\u00eb\"}");
+	assert_int_equal(pw_call_sha256("Finish", more, other), PW_OK);
+	assert_string_not_equal(got, other);
+	json_decref(more);
+	json_decref(in);
+}
+
+/*
+ * An approval request is bound to its call's hash: asked again while it
+ * waits, the same request (same id and expiry, no new pending); approved,
+ * the same call is allowed once (APPROVED), which consumes it; a third
+ * identical call asks anew. Another input, or the approval past its
+ * expiry, is a new request.
+ */
+static void test_approval_bound_to_call(void **state)
+{
+	(void)state;
+	pw_spec *spec = load_spec();
+	pw_run r;
+	pw_decision d;
+	char sha[PW_HASH_STR_LEN + 1], want[PW_HASH_STR_LEN + 3];
+	run_ready(&r, spec, "[{\"cap\": \"token\", \"value\": \"abc\"}]");
+	json_t *in = J("{\"id\": \"abc\", \"amount\": 500}");
+	assert_int_equal(pw_call_sha256("Finish", in, sha), PW_OK);
+	snprintf(want, sizeof want, "\"%s\"", sha);
+	pw_call c = call_of(spec, "Finish", in);
+
+	/* a new request: its id is "a" + the seq of its call event */
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_APPROVAL, "big_one", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_null(d.approval_id);
+	assert_string_equal(d.call_sha256, sha);
+	assert_int_equal(d.expires_ms, NOW + H1);
+	assert_string_equal(d.message, "decide[1]: waits for owner ops (big_one)");
+	pw_decision_release(&d);
+	json_t *ev = record_and_fold(spec, &r, &c);
+	expect_member(ev, "approval_id", "\"a3\"");
+	expect_member(ev, "call_sha256", want);
+	expect_member(ev, "owner", "\"ops\"");
+	assert_int_equal(pw_event_int(ev, "expires_ms"), NOW + H1);
+	json_decref(ev);
+	assert_int_equal(r.n_pending, 1);
+	const pw_pending *p = pw_run_pending(&r, "a3");
+	assert_non_null(p);
+	assert_string_equal(p->call_id, "c3");
+	assert_string_equal(p->action, "Finish");
+	assert_string_equal(p->agent, "alice");
+	assert_string_equal(p->owner, "ops");
+	assert_string_equal(p->call_sha256, sha);
+	assert_int_equal(p->expires_ms, NOW + H1);
+	assert_false(p->approved);
+	assert_null(p->by);
+	expect_json(p->input, "{\"id\": \"abc\", \"amount\": 500}", "pending input");
+
+	/* asked again while it waits: the same request, its expiry unchanged */
+	c.now_ms = NOW + 1000;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_APPROVAL, "big_one", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_non_null(d.approval_id);
+	assert_string_equal(d.approval_id, "a3");
+	assert_int_equal(d.expires_ms, NOW + H1);
+	assert_string_equal(d.call_sha256, sha);
+	assert_string_equal(d.message, "decide[1]: still waits for owner ops (a3, big_one)");
+	pw_decision_release(&d);
+	ev = record_and_fold(spec, &r, &c);
+	expect_member(ev, "approval_id", "\"a3\"");
+	assert_int_equal(pw_event_int(ev, "expires_ms"), NOW + H1);
+	json_decref(ev);
+	assert_int_equal(r.n_pending, 1);
+	assert_int_equal(r.counts.approval, 2);
+
+	/* the owner approves */
+	p = pw_run_pending(&r, "a3");
+	ev = pw_record_approve(p, "ops", "root", "fine");
+	char approve[512];
+	snprintf(
+	        approve, sizeof approve,
+	        "{\"kind\": \"approve\", \"approval_id\": \"a3\", \"call_id\": \"c3\", \"action\": "
+	        "\"Finish\", \"call_sha256\": %s, \"by\": \"ops\", \"os_user\": \"root\", "
+	        "\"note\": \"fine\"}",
+	        want);
+	expect_json(ev, approve, "approve event");
+	fold_ok_at(&r, ev, NOW + 2000);
+	p = pw_run_pending(&r, "a3");
+	assert_true(p->approved);
+	assert_string_equal(p->by, "ops");
+	assert_int_equal(p->decided_seq, 5);
+	assert_int_equal(r.counts.approved, 1);
+
+	/* another input is another call: a new request */
+	json_t *in2 = J("{\"id\": \"abc\", \"amount\": 501}");
+	pw_call c2 = call_of(spec, "Finish", in2);
+	c2.now_ms = NOW + 3000;
+	assert_int_equal(pw_decide(spec, &r, &c2, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_APPROVAL, "big_one", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_null(d.approval_id);
+	assert_string_not_equal(d.call_sha256, sha);
+	pw_decision_release(&d);
+	json_decref(in2);
+
+	/* past its expiry the approval is not used: the call asks anew */
+	c.now_ms = NOW + H1;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_APPROVAL, "big_one", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_null(d.approval_id);
+	assert_int_equal(d.expires_ms, NOW + 2 * H1);
+	pw_decision_release(&d);
+
+	/* the same call before then is allowed by it */
+	c.now_ms = NOW + H1 - 1;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_ALLOW, "APPROVED", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_non_null(d.approval_id);
+	assert_string_equal(d.approval_id, "a3");
+	assert_string_equal(d.call_sha256, sha);
+	assert_string_equal(d.owner, "ops");
+	assert_int_equal(d.expires_ms, 0);
+	assert_string_equal(d.message, "decide[1]: approved by ops (a3, big_one)");
+	pw_decision_release(&d);
+	ev = record_and_fold(spec, &r, &c);
+	expect_member(ev, "verdict", "\"allow\"");
+	expect_member(ev, "reason", "\"APPROVED\"");
+	expect_member(ev, "check", "\"decide[1]\"");
+	expect_member(ev, "owner", "\"ops\"");
+	expect_member(ev, "approval_id", "\"a3\"");
+	expect_member(ev, "call_sha256", want);
+	expect_member(ev, "expires_ms", NULL);
+	json_decref(ev);
+	/* ... which consumes it */
+	assert_int_equal(r.n_pending, 0);
+	assert_null(pw_run_pending(&r, "a3"));
+	assert_non_null(pw_run_open_call(&r, "c6"));
+	fold_ok_at(&r, ev_result("c6", "failed", "READY", "uncorrected", "EXIT_STATUS", NULL),
+	           NOW + H1);
+
+	/* a third identical call: a new request, a8 */
+	c.now_ms = NOW + H1 + 1;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_APPROVAL, "big_one", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_null(d.approval_id);
+	assert_int_equal(d.expires_ms, NOW + 2 * H1 + 1);
+	pw_decision_release(&d);
+	ev = record_and_fold(spec, &r, &c);
+	expect_member(ev, "approval_id", "\"a8\"");
+	json_decref(ev);
+	assert_int_equal(r.n_pending, 1);
+
+	/* a request past its expiry is not repeated either */
+	c.now_ms = NOW + 3 * H1 + 1;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	assert_null(d.approval_id);
+	assert_int_equal(d.expires_ms, NOW + 4 * H1 + 1);
+	pw_decision_release(&d);
+	json_decref(in);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/*
+ * An approval is its owner's: a call with the same hash that a rule of
+ * another owner decides does not use it. It is bound to the call (action
+ * and input), not to the agent who asked.
+ */
+static void test_approval_owner_and_agent(void **state)
+{
+	(void)state;
+	pw_spec *spec =
+	        load_spec_with("allow", "  Rebate:\n"
+	                                "    from: [INIT]\n"
+	                                "    input: {type: object, properties: {n: {}}}\n"
+	                                "    decide:\n"
+	                                "      - when: {\"==\": [{var: agent}, \"bob\"]}\n"
+	                                "        approval: {owner: sec, reason: bobs}\n"
+	                                "      - when: {\"==\": [1, 1]}\n"
+	                                "        approval: {owner: ops, reason: rebate}\n"
+	                                "    run: {program: bin/rebate, sha256: " PIN "}\n");
+	pw_run r;
+	pw_decision d;
+	run_begin(&r, spec, "run-a", "INIT");
+	json_t *in = J("{\"n\": 1}");
+	pw_call c = call_of(spec, "Rebate", in);
+	json_t *ev = record_and_fold(spec, &r, &c);
+	expect_member(ev, "reason", "\"rebate\"");
+	expect_member(ev, "approval_id", "\"a1\"");
+	json_decref(ev);
+	fold_ok_at(&r, pw_record_approve(pw_run_pending(&r, "a1"), "ops", "root", NULL), NOW + 1);
+	/* bob's identical call is sec's to decide: ops's approval does not apply */
+	c.agent = "bob";
+	c.now_ms = NOW + 2;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_APPROVAL, "bobs", PW_TIER_NONE, "decide[0]", NULL, NULL);
+	assert_string_equal(d.owner, "sec");
+	assert_null(d.approval_id);
+	pw_decision_release(&d);
+	/* carol's identical call meets ops's rule: the approval (of the call, not of alice) */
+	c.agent = "carol";
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_ALLOW, "APPROVED", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_string_equal(d.approval_id, "a1");
+	pw_decision_release(&d);
+	json_decref(in);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/* approve and deny: by the request's owner, of a request still there, approved once. */
+static void test_approval_fold_refusals(void **state)
+{
+	(void)state;
+	pw_spec *spec = load_spec();
+	pw_run r;
+	pw_decision d;
+	run_ready(&r, spec, "[{\"cap\": \"token\", \"value\": \"abc\"}]");
+	json_t *in = J("{\"id\": \"abc\", \"amount\": 500}");
+	pw_call c = call_of(spec, "Finish", in);
+	json_decref(record_and_fold(spec, &r, &c)); /* a3, until NOW + H1 */
+
+	json_t *ev = pw_record_approve(pw_run_pending(&r, "a3"), "sec", "root", NULL);
+	fold_refused_at(&r, ev, NOW + 1, "seq 4: approval a3 is for owner ops, not sec");
+	ev = pw_record_approve(pw_run_pending(&r, "a3"), "ops", "root", NULL);
+	assert_int_equal(json_object_set_new(ev, "approval_id", json_string("a9")), 0);
+	fold_refused_at(&r, ev, NOW + 1, "seq 4: approval a9 is not pending");
+	ev = pw_record_approve(pw_run_pending(&r, "a3"), "ops", "root", NULL);
+	assert_int_equal(json_object_set_new(ev, "call_sha256", json_string(CALL_SHA)), 0);
+	fold_refused_at(&r, ev, NOW + 1, "seq 4: call_sha256 is not that of the call c3");
+	ev = pw_record_approve(pw_run_pending(&r, "a3"), "ops", "root", NULL);
+	assert_int_equal(json_object_del(ev, "by"), 0);
+	fold_refused_at(&r, ev, NOW + 1, "seq 4: approve without approval_id, by or call_sha256");
+	/* at its expiry it can no longer be approved; a ms before, it can, once */
+	ev = pw_record_approve(pw_run_pending(&r, "a3"), "ops", "root", NULL);
+	fold_refused_at(&r, ev, NOW + H1, "seq 4: approval a3 expired before it was approved");
+	assert_false(pw_run_pending(&r, "a3")->approved);
+	fold_ok_at(&r, pw_record_approve(pw_run_pending(&r, "a3"), "ops", "root", NULL),
+	           NOW + H1 - 1);
+	assert_true(pw_run_pending(&r, "a3")->approved);
+	fold_refused_at(&r, pw_record_approve(pw_run_pending(&r, "a3"), "ops", "root", NULL),
+	                NOW + H1 - 1, "seq 5: approval a3 was approved already");
+	assert_int_equal(r.counts.approved, 1);
+
+	/* an allow that claims an approval must name an approved one, of its own hash */
+	json_t *in2 = J("{\"id\": \"abc\", \"amount\": 600}");
+	pw_call c2 = call_of(spec, "Finish", in2);
+	json_decref(record_and_fold(spec, &r, &c2)); /* a5, waiting */
+	char sha2[PW_HASH_STR_LEN + 1];
+	assert_int_equal(pw_call_sha256("Finish", in2, sha2), PW_OK);
+	ev = ev_call("c6", "Finish", "allow", "APPROVED", NULL);
+	assert_int_equal(json_object_set_new(ev, "approval_id", json_string("a5")), 0);
+	assert_int_equal(json_object_set_new(ev, "call_sha256", json_string(sha2)), 0);
+	fold_refused_at(&r, ev, NOW,
+	                "seq 6: allowed by approval a5, which is not an approval of this call");
+	ev = ev_call("c6", "Finish", "allow", "APPROVED", NULL);
+	assert_int_equal(json_object_set_new(ev, "approval_id", json_string("a3")), 0);
+	assert_int_equal(json_object_set_new(ev, "call_sha256", json_string(sha2)), 0);
+	fold_refused_at(&r, ev, NOW,
+	                "seq 6: allowed by approval a3, which is not an approval of this call");
+	ev = ev_call("c6", "Finish", "allow", "APPROVED", NULL);
+	assert_int_equal(json_object_set_new(ev, "approval_id", json_string("a3")), 0);
+	fold_refused_at(&r, ev, NOW,
+	                "seq 6: allowed by approval a3, which is not an approval of this call");
+	assert_int_equal(r.n_pending, 2);
+	assert_int_equal(r.n_open, 0);
+
+	/* deny: by the owner; it removes the request, and the call asks anew */
+	ev = pw_record_deny(pw_run_pending(&r, "a5"), "sec", "root", "no");
+	fold_refused_at(&r, ev, NOW, "seq 6: approval a5 is for owner ops, not sec");
+	ev = pw_record_deny(pw_run_pending(&r, "a5"), "ops", "root", "too much");
+	expect_member(ev, "reason", "\"too much\"");
+	expect_member(ev, "call_id", "\"c5\"");
+	fold_ok_at(&r, ev, NOW + 10);
+	assert_null(pw_run_pending(&r, "a5"));
+	assert_int_equal(r.n_pending, 1);
+	assert_int_equal(r.counts.denied, 1);
+	c2.now_ms = NOW + 20;
+	assert_int_equal(pw_decide(spec, &r, &c2, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_APPROVAL, "big_one", PW_TIER_NONE, "decide[1]", NULL, NULL);
+	assert_null(d.approval_id);
+	pw_decision_release(&d);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind", "deny", "approval_id",
+	               "a5", "call_id", "c5", "action", "Finish", "call_sha256", sha2, "by", "ops",
+	               "os_user", "root", "reason", "again");
+	fold_refused_at(&r, ev, NOW + 30, "seq 7: approval a5 is not pending");
+	json_decref(in2);
+	json_decref(in);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/*
+ * AGENT_LOCKED_OUT: observed (another run of the ledger locked the agent
+ * out) or a lockout event of this run; an unlock folds it away.
+ */
+static void test_agent_locked_out(void **state)
+{
+	(void)state;
+	pw_spec *spec = load_spec();
+	pw_run r;
+	pw_decision d;
+	run_begin(&r, spec, "run-a", "INIT");
+	json_t *in = J("{\"branch\": \"main\"}");
+	pw_call c = call_of(spec, "Prepare", in);
+	c.locked_out = true;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_REJECT, "AGENT_LOCKED_OUT", PW_TIER_NONE, "agent",
+	                "\"an agent that is not locked out\"", "\"alice\"");
+	assert_string_equal(d.message, "agent alice is locked out after a policy violation (in "
+	                               "another run); an owner must unlock it with pitwall unlock");
+	pw_decision_release(&d);
+	json_t *ev = record_and_fold(spec, &r, &c);
+	/* recorded as observed, so that the verifier decides the same */
+	expect_json(json_object_get(json_object_get(ev, "observed"), "locked_out"), "true",
+	            "observed.locked_out");
+	expect_member(ev, "reason", "\"AGENT_LOCKED_OUT\"");
+	json_decref(ev);
+	c.locked_out = false;
+	expect_verdict(spec, &r, &c, PW_VERDICT_ALLOW, "DEFAULT_ALLOW", PW_TIER_NONE, "default",
+	               NULL, NULL);
+
+	/* a policy violation of alice in this run */
+	fold_ok(&r, ev_call("c2", "Nope", "reject", "UNKNOWN_ACTION", "policy_violation"));
+	fold_ok(&r, ev_halt("UNKNOWN_ACTION", "policy_violation", 2, true));
+	fold_refused(&r, ev_lockout("alice", NULL, 2), "seq 4: lockout without agent or reason");
+	fold_ok(&r, ev_lockout("alice", "UNKNOWN_ACTION", 2));
+	assert_int_equal(r.n_lockouts, 1);
+	assert_int_equal(pw_run_lockout(&r, "alice")->seq, 4);
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_REJECT, "AGENT_LOCKED_OUT", PW_TIER_NONE, "agent",
+	                "\"an agent that is not locked out\"", "\"alice\"");
+	assert_string_equal(d.message, "agent alice is locked out after a policy violation "
+	                               "(UNKNOWN_ACTION); an owner must unlock it with pitwall "
+	                               "unlock");
+	pw_decision_release(&d);
+	/* a second lockout of the same agent is counted, not kept twice */
+	fold_ok(&r, ev_lockout("alice", "UNKNOWN_ACTION", 2));
+	assert_int_equal(r.n_lockouts, 1);
+	assert_int_equal(r.counts.lockouts, 2);
+
+	/* unlock: of an agent this run locked out, by someone */
+	fold_refused(&r, ev_unlock("bob", "ops", 4),
+	             "seq 6: unlock of bob, whom this run did not lock out");
+	fold_refused(&r, ev_unlock("alice", NULL, 4), "seq 6: unlock without agent or by");
+	/* ... naming the lockout it lifts */
+	fold_refused(&r, ev_unlock("alice", "ops", 5),
+	             "seq 6: unlock names another lockout than the one at 4 (UNKNOWN_ACTION)");
+	json_t *other = ev_unlock("alice", "ops", 4);
+	assert_int_equal(json_object_set_new(other, "reason", json_string("LOG_TAMPERED")), 0);
+	fold_refused(&r, other,
+	             "seq 6: unlock names another lockout than the one at 4 (UNKNOWN_ACTION)");
+	assert_int_equal(r.n_lockouts, 1);
+	ev = pw_record_unlock(pw_run_lockout(&r, "alice"), "ops", "root", NULL);
+	expect_json(ev,
+	            "{\"kind\": \"unlock\", \"agent\": \"alice\", \"reason\": \"UNKNOWN_ACTION\", "
+	            "\"lockout\": 4, \"by\": \"ops\", \"os_user\": \"root\"}",
+	            "unlock event");
+	fold_ok(&r, ev); /* an operator's event: folded in a frozen run */
+	assert_null(pw_run_lockout(&r, "alice"));
+	assert_int_equal(r.n_lockouts, 0);
+	assert_int_equal(r.counts.unlocks, 1);
+	/* alice is no longer locked out; the run is still frozen */
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RUN_HALTED", PW_TIER_NONE, "run",
+	               "\"a run that is not halted\"", "\"UNKNOWN_ACTION\"");
+	fold_refused(&r, ev_unlock("alice", "ops", 4),
+	             "seq 7: unlock of alice, whom this run did not lock out");
+	json_decref(in);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/*
+ * RETRY_INVALID: a retry (attempt 2, 3, ...) must be the next attempt of
+ * the call whose correctable failure is the last result, of the same
+ * action, within errors.retry.max.
+ */
+static void test_retry_invalid(void **state)
+{
+	(void)state;
+	pw_spec *spec = parse_spec(ras_text);
+	pw_run r;
+	run_begin(&r, spec, "run-a", "INIT");
+	json_t *in = J("{}");
+	pw_call c = call_of(spec, "Flaky", in);
+	c.attempt = 2;
+	c.retry_of = "c1";
+	/* nothing failed yet */
+	pw_decision d;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	expect_decision(&d, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt", RETRY_WANT,
+	                "2");
+	assert_string_equal(d.message, "attempt 2 of c1 is not a retry the spec allows here");
+	pw_decision_release(&d);
+
+	fold_ok(&r, ev_call("c1", "Flaky", "allow", "DEFAULT_ALLOW", NULL));
+	fold_ok(&r, ev_result("c1", "failed", "INIT", "correctable", "EXIT_STATUS", NULL));
+	assert_string_equal(r.retry.root, "c1");
+	assert_string_equal(r.retry.action, "Flaky");
+	assert_int_equal(r.retry.attempt, 1);
+	/* another call's retry, none, a skipped attempt, another action */
+	c.retry_of = "c9";
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "2");
+	c.retry_of = NULL;
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "2");
+	c.retry_of = "c1";
+	c.attempt = 3;
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "3");
+	c.attempt = 2;
+	c.action = "Other";
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "2");
+	/* attempt 0 or 1 is not a retry */
+	c.action = "Other";
+	c.attempt = 1;
+	expect_verdict(spec, &r, &c, PW_VERDICT_ALLOW, "DEFAULT_ALLOW", PW_TIER_NONE, "default",
+	               NULL, NULL);
+
+	/* the valid retry, recorded with attempt and retry_of */
+	c.action = "Flaky";
+	c.attempt = 2;
+	expect_verdict(spec, &r, &c, PW_VERDICT_ALLOW, "DEFAULT_ALLOW", PW_TIER_NONE, "default",
+	               NULL, NULL);
+	json_t *ev = record_and_fold(spec, &r, &c);
+	expect_member(ev, "call_id", "\"c3\"");
+	expect_member(ev, "attempt", "2");
+	expect_member(ev, "retry_of", "\"c1\"");
+	json_decref(ev);
+	const pw_open_call *oc = pw_run_open_call(&r, "c3");
+	assert_non_null(oc);
+	assert_string_equal(oc->root, "c1");
+	assert_int_equal(oc->attempt, 2);
+	assert_null(r.retry.root);
+	assert_int_equal(r.counts.retries, 1);
+	assert_int_equal(pw_run_action_stats(&r, "Flaky")->retries, 1);
+	/* a retry is not retried twice */
+	fold_ok(&r, ev_result("c3", "failed", "INIT", "correctable", "EXIT_STATUS", NULL));
+	assert_string_equal(r.retry.root, "c1");
+	assert_int_equal(r.retry.attempt, 2);
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "2");
+	/* attempt 3 = errors.retry.max + 1: the last */
+	c.attempt = 3;
+	json_decref(record_and_fold(spec, &r, &c));
+	fold_ok(&r, ev_result("c5", "failed", "INIT", "correctable", "EXIT_STATUS", NULL));
+	assert_int_equal(r.retry.attempt, 3);
+	c.attempt = 4;
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "4");
+
+	/* an uncorrected failure is not retried */
+	fold_ok(&r, ev_call("c6", "Flaky", "allow", "DEFAULT_ALLOW", NULL));
+	fold_ok(&r, ev_result("c6", "failed", "INIT", "uncorrected", "EXIT_STATUS", NULL));
+	assert_null(r.retry.root);
+	c.attempt = 2;
+	c.retry_of = "c6";
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "2");
+	/* nor the correctable failure of an action without errors.retry (max 0) */
+	fold_ok(&r, ev_call("c9", "Other", "allow", "DEFAULT_ALLOW", NULL));
+	fold_ok(&r, ev_result("c9", "failed", "INIT", "correctable", "EXIT_STATUS", NULL));
+	c.action = "Other";
+	c.retry_of = "c9";
+	expect_verdict(spec, &r, &c, PW_VERDICT_REJECT, "RETRY_INVALID", PW_TIER_NONE, "attempt",
+	               RETRY_WANT, "2");
+
+	/* the fold takes attempt 2 to 11 with retry_of */
+	static const int bad[] = {0, 1, 12};
+	for (size_t i = 0; i < 3; i++) {
+		ev = ev_call("c11", "Flaky", "allow", "DEFAULT_ALLOW", NULL);
+		assert_int_equal(json_object_set_new(ev, "attempt", json_integer(bad[i])), 0);
+		assert_int_equal(json_object_set_new(ev, "retry_of", json_string("c9")), 0);
+		fold_refused(&r, ev, "seq 11: a retry without attempt 2-11 and retry_of");
+	}
+	ev = ev_call("c11", "Flaky", "allow", "DEFAULT_ALLOW", NULL);
+	assert_int_equal(json_object_set_new(ev, "attempt", json_integer(2)), 0);
+	fold_refused(&r, ev, "seq 11: a retry without attempt 2-11 and retry_of");
+	ev = ev_call("c11", "Flaky", "allow", "DEFAULT_ALLOW", NULL);
+	assert_int_equal(json_object_set_new(ev, "attempt", json_string("2")), 0);
+	assert_int_equal(json_object_set_new(ev, "retry_of", json_string("c9")), 0);
+	fold_refused(&r, ev, "seq 11: a retry without attempt 2-11 and retry_of");
+	json_decref(in);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/* ------------------------------------------------------ tiers and escalation */
+
+/* The outcome of action of the ras spec failing with exit status 75 at NOW, attempt 1. */
+static void outcome_75(const pw_spec *spec, const pw_run *r, const char *action, unsigned attempt,
+                       pw_outcome *o)
+{
+	pw_exec_facts f = exited(75, NULL);
+	f.attempt = attempt;
+	outcome_of(spec, action, r, "{}", &f, o);
+}
+
+static void expect_not_escalated(const pw_outcome *o)
+{
+	if (o->escalated || o->tier != PW_TIER_CORRECTABLE)
+		fail_msg("escalated (%s): %s", tier_str(o->tier), o->message);
+	assert_null(o->esc_scope);
+	assert_int_equal(o->esc_count, 0);
+}
+
+static void expect_escalated(const pw_outcome *o, const char *scope, unsigned count,
+                             unsigned threshold, int64_t window_ms, const char *message)
+{
+	if (!o->escalated)
+		fail_msg("not escalated: %s", o->message);
+	expect_outcome(o, false, "EXIT_STATUS", PW_TIER_UNCORRECTED, "errors.exit.75", "[]",
+	               "INIT");
+	assert_string_equal(o->esc_scope, scope);
+	assert_int_equal(o->esc_count, count);
+	assert_int_equal(o->esc_threshold, threshold);
+	assert_int_equal(o->esc_window_ms, window_ms);
+	assert_false(o->retry);
+	assert_int_equal(o->retry_in_ms, 0);
+	assert_string_equal(o->message, message);
+}
+
+static void test_escalate_thresholds(void **state)
+{
+	(void)state;
+	pw_spec *spec = parse_spec(ras_text), *plain = load_spec();
+	pw_escalate e = pw_spec_escalate(spec, NULL);
+	assert_int_equal(e.count, 4);
+	assert_int_equal(e.window_ms, 60000);
+	e = pw_spec_escalate(spec, pw_spec_action(spec, "Flaky"));
+	assert_int_equal(e.count, 3);
+	assert_int_equal(e.window_ms, 10000);
+	/* an action's own count, the run's window */
+	e = pw_spec_escalate(spec, pw_spec_action(spec, "Other"));
+	assert_int_equal(e.count, 10);
+	assert_int_equal(e.window_ms, 60000);
+	e = pw_spec_escalate(spec, pw_spec_action(spec, "Spare"));
+	assert_int_equal(e.count, 4);
+	assert_int_equal(e.window_ms, 60000);
+	/* the defaults: 5 in 10 minutes */
+	e = pw_spec_escalate(plain, NULL);
+	assert_int_equal(e.count, PW_ESCALATE_COUNT_DEFAULT);
+	assert_int_equal(e.count, 5);
+	assert_int_equal(e.window_ms, 600000);
+	e = pw_spec_escalate(plain, pw_spec_action(plain, "Prepare"));
+	assert_int_equal(e.count, 5);
+	assert_int_equal(e.window_ms, 600000);
+	unsigned max;
+	int64_t backoff;
+	pw_action_retry(pw_spec_action(spec, "Flaky"), &max, &backoff);
+	assert_int_equal(max, 2);
+	assert_int_equal(backoff, 2000);
+	pw_action_retry(pw_spec_action(spec, "Slow"), &max, &backoff);
+	assert_int_equal(max, 3);
+	assert_int_equal(backoff, 40 * 60000);
+	pw_action_retry(pw_spec_action(spec, "Other"), &max, &backoff);
+	assert_int_equal(max, 0);
+	assert_int_equal(backoff, PW_RETRY_BACKOFF_DEFAULT_MS);
+	pw_spec_free(plain);
+	pw_spec_free(spec);
+}
+
+/*
+ * An action's correctable failures within its window: the one that makes
+ * the count reach the threshold is escalated. The window is (now - window,
+ * now]: a failure exactly window_ms ago no longer counts.
+ */
+static void test_escalate_action_window(void **state)
+{
+	(void)state;
+	pw_spec *spec = parse_spec(ras_text);
+	pw_run r;
+	pw_outcome o;
+	static const char esc_msg[] =
+	        "Flaky exited with status 75 (correctable); escalated to uncorrected: 3 "
+	        "correctable failures of Flaky within 10000 ms";
+
+	/* the first failure: retried */
+	run_begin(&r, spec, "run-a", "INIT");
+	outcome_75(spec, &r, "Flaky", 1, &o);
+	expect_outcome(&o, false, "EXIT_STATUS", PW_TIER_CORRECTABLE, "errors.exit.75", "[]",
+	               "INIT");
+	expect_not_escalated(&o);
+	assert_string_equal(o.message, "Flaky exited with status 75 (correctable)");
+	assert_true(o.retry);
+	pw_outcome_release(&o);
+
+	/* two before, one of them exactly 10 s ago: two in the window */
+	fail_at(&r, "Flaky", "correctable", NOW - 10000);
+	fail_at(&r, "Flaky", "correctable", NOW - 1000);
+	assert_int_equal(pw_run_ce_count(&r, "Flaky", NOW - 10000), 2);
+	assert_int_equal(pw_run_ce_count(&r, "Flaky", NOW - 9999), 1);
+	assert_int_equal(pw_run_ce_count(&r, "Other", NOW - 10000), 0);
+	assert_int_equal(pw_run_ce_count(&r, NULL, NOW - 10000), 2);
+	outcome_75(spec, &r, "Flaky", 1, &o);
+	expect_not_escalated(&o);
+	assert_true(o.retry);
+	pw_outcome_release(&o);
+	pw_run_release(&r);
+
+	/* ... and 10 s - 1 ms ago: three */
+	run_begin(&r, spec, "run-a", "INIT");
+	fail_at(&r, "Flaky", "correctable", NOW - 9999);
+	fail_at(&r, "Flaky", "correctable", NOW - 1000);
+	outcome_75(spec, &r, "Flaky", 1, &o);
+	expect_escalated(&o, "action", 3, 3, 10000, esc_msg);
+	json_t *after = pw_record_after_result(&o, "c5", "Flaky", 6);
+	expect_json(after,
+	            "[{\"kind\": \"escalate\", \"call_id\": \"c5\", \"action\": \"Flaky\", "
+	            "\"scope\": \"action\", \"count\": 3, \"threshold\": 3, \"window_ms\": 10000, "
+	            "\"cause\": 6}]",
+	            "after an escalated result");
+	json_decref(after);
+	pw_outcome_release(&o);
+	pw_run_release(&r);
+
+	/* uncorrected failures and another action's do not count for Flaky */
+	run_begin(&r, spec, "run-a", "INIT");
+	fail_at(&r, "Flaky", "uncorrected", NOW - 2000);
+	fail_at(&r, "Flaky", "uncorrected", NOW - 1500);
+	fail_at(&r, "Other", "correctable", NOW - 1000);
+	fail_at(&r, "Flaky", "correctable", NOW - 500);
+	outcome_75(spec, &r, "Flaky", 1, &o);
+	expect_not_escalated(&o);
+	pw_outcome_release(&o);
+	pw_run_release(&r);
+
+	/* an escalated failure counts (its escalate event records it) */
+	run_begin(&r, spec, "run-a", "INIT");
+	fail_at(&r, "Flaky", "correctable", NOW - 3000);
+	fail_at(&r, "Flaky", "uncorrected", NOW - 2000);
+	fold_ok_at(&r,
+	           json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i}", "kind", "escalate",
+	                     "call_id", "c3", "action", "Flaky", "scope", "action", "count", 3,
+	                     "threshold", 3, "window_ms", 10000, "cause", 4),
+	           NOW - 2000);
+	assert_int_equal(r.counts.escalations, 1);
+	assert_int_equal(pw_run_action_stats(&r, "Flaky")->escalations, 1);
+	assert_int_equal(pw_run_ce_count(&r, "Flaky", NOW - 9999), 2);
+	outcome_75(spec, &r, "Flaky", 1, &o);
+	expect_escalated(&o, "action", 3, 3, 10000, esc_msg);
+	pw_outcome_release(&o);
+	/* escalate names its action */
+	fold_refused_at(&r, json_pack("{s:s, s:s}", "kind", "escalate", "call_id", "c3"), NOW,
+	                "seq 6: escalate without action");
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/* The run's threshold counts every action's failures; the action's is checked first. */
+static void test_escalate_run_scope(void **state)
+{
+	(void)state;
+	pw_spec *spec = parse_spec(ras_text);
+	pw_run r;
+	pw_outcome o;
+	run_begin(&r, spec, "run-a", "INIT");
+	fail_at(&r, "Other", "correctable", NOW - 50000);
+	fail_at(&r, "Other", "correctable", NOW - 40000);
+	fail_at(&r, "Flaky", "correctable", NOW - 30000);
+	outcome_75(spec, &r, "Other", 1, &o);
+	expect_escalated(&o, "run", 4, 4, 60000,
+	                 "Other exited with status 75 (correctable); escalated to uncorrected: 4 "
+	                 "correctable failures of the run within 60000 ms");
+	pw_outcome_release(&o);
+	pw_run_release(&r);
+
+	/* the oldest exactly a minute ago: three */
+	run_begin(&r, spec, "run-a", "INIT");
+	fail_at(&r, "Other", "correctable", NOW - 60000);
+	fail_at(&r, "Other", "correctable", NOW - 40000);
+	fail_at(&r, "Flaky", "correctable", NOW - 30000);
+	outcome_75(spec, &r, "Other", 1, &o);
+	expect_not_escalated(&o);
+	assert_false(o.retry); /* Other has no errors.retry */
+	pw_outcome_release(&o);
+	pw_run_release(&r);
+
+	/* both reached: the action's scope is named */
+	run_begin(&r, spec, "run-a", "INIT");
+	fail_at(&r, "Other", "correctable", NOW - 5000);
+	fail_at(&r, "Flaky", "correctable", NOW - 4000);
+	fail_at(&r, "Flaky", "correctable", NOW - 3000);
+	outcome_75(spec, &r, "Flaky", 1, &o);
+	expect_escalated(&o, "action", 3, 3, 10000,
+	                 "Flaky exited with status 75 (correctable); escalated to uncorrected: 3 "
+	                 "correctable failures of Flaky within 10000 ms");
+	pw_outcome_release(&o);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/* A correctable failure with attempts left is retried after backoff * 2^(attempt-1), at most 1h. */
+static void test_retry_backoff(void **state)
+{
+	(void)state;
+	pw_spec *spec = parse_spec(ras_text);
+	pw_run r;
+	pw_outcome o;
+	run_begin(&r, spec, "run-a", "INIT");
+	static const struct {
+		const char *action;
+		unsigned attempt;
+		bool retry;
+		int64_t in_ms;
+	} cases[] = {
+	        {"Flaky", 0, true, 2000},   {"Flaky", 1, true, 2000},
+	        {"Flaky", 2, true, 4000},   {"Flaky", 3, false, 0},
+	        {"Flaky", 4, false, 0},     {"Slow", 1, true, 40 * 60000},
+	        {"Slow", 2, true, 3600000}, {"Slow", 3, true, 3600000},
+	        {"Slow", 4, false, 0},      {"Other", 1, false, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		outcome_75(spec, &r, cases[i].action, cases[i].attempt, &o);
+		expect_not_escalated(&o);
+		if (o.retry != cases[i].retry || o.retry_in_ms != cases[i].in_ms)
+			fail_msg("%s attempt %u: retry %d in %lld ms; want %d in %lld ms",
+			         cases[i].action, cases[i].attempt, o.retry,
+			         (long long)o.retry_in_ms, cases[i].retry,
+			         (long long)cases[i].in_ms);
+		pw_outcome_release(&o);
+	}
+	/* an uncorrected or fatal failure, or a success, is not retried */
+	pw_exec_facts f = exited(1, NULL);
+	outcome_of(spec, "Flaky", &r, "{}", &f, &o);
+	expect_outcome(&o, false, "EXIT_STATUS", PW_TIER_UNCORRECTED, "exit", "[]", "INIT");
+	assert_false(o.retry);
+	pw_outcome_release(&o);
+	f.exit_status = 3;
+	outcome_of(spec, "Flaky", &r, "{}", &f, &o);
+	expect_outcome(&o, false, "EXIT_STATUS", PW_TIER_FATAL, "errors.exit.3", "[]", "INIT");
+	assert_string_equal(o.message, "Flaky exited with status 3 (fatal)");
+	assert_false(o.retry);
+	pw_outcome_release(&o);
+	json_t *res = J("{}");
+	f = exited(0, res);
+	outcome_of(spec, "Flaky", &r, "{}", &f, &o);
+	expect_outcome(&o, true, "OK", PW_TIER_NONE, "", "[]", "INIT");
+	assert_false(o.retry);
+	assert_false(o.escalated);
+	pw_outcome_release(&o);
+	json_decref(res);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/* errors.timeout and errors.signal give the tier of a timeout and of a death by signal. */
+static void test_timeout_signal_tiers(void **state)
+{
+	(void)state;
+	pw_spec *spec = parse_spec(ras_text);
+	pw_run r;
+	pw_outcome o;
+	run_begin(&r, spec, "run-a", "INIT");
+	static const struct {
+		const char *action;
+		pw_how how;
+		pw_tier tier;
+		const char *reason, *check, *message;
+	} cases[] = {
+	        {"Flaky", PW_HOW_TIMEOUT, PW_TIER_CORRECTABLE, "TIMEOUT", "errors.timeout",
+	         "Flaky ran past its timeout and was killed (correctable)"},
+	        {"Flaky", PW_HOW_SIGNALED, PW_TIER_FATAL, "KILLED_BY_SIGNAL", "errors.signal",
+	         "Flaky was killed by signal 9 (fatal)"},
+	        {"Spare", PW_HOW_TIMEOUT, PW_TIER_UNCORRECTED, "TIMEOUT", "errors.timeout",
+	         "Spare ran past its timeout and was killed (uncorrected)"},
+	        {"Spare", PW_HOW_SIGNALED, PW_TIER_CORRECTABLE, "KILLED_BY_SIGNAL", "errors.signal",
+	         "Spare was killed by signal 9 (correctable)"},
+	        {"Other", PW_HOW_TIMEOUT, PW_TIER_UNCORRECTED, "TIMEOUT", "run.timeout",
+	         "Other ran past its timeout and was killed (uncorrected)"},
+	        {"Other", PW_HOW_SIGNALED, PW_TIER_UNCORRECTED, "KILLED_BY_SIGNAL", "run",
+	         "Other was killed by signal 9 (uncorrected)"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pw_exec_facts f = exited(0, NULL);
+		f.how = cases[i].how;
+		f.signal = 9;
+		f.attempt = 1;
+		outcome_of(spec, cases[i].action, &r, "{}", &f, &o);
+		expect_outcome(&o, false, cases[i].reason, cases[i].tier, cases[i].check, "[]",
+		               "INIT");
+		assert_string_equal(o.message, cases[i].message);
+		/* a correctable one is retried (Flaky) or not (Spare: no errors.retry) */
+		assert_int_equal(o.retry, cases[i].tier == PW_TIER_CORRECTABLE &&
+		                                  strcmp(cases[i].action, "Flaky") == 0);
+		pw_outcome_release(&o);
+	}
+	/* a correctable timeout is counted and escalates like any correctable failure */
+	fail_at(&r, "Flaky", "correctable", NOW - 2000);
+	fail_at(&r, "Flaky", "correctable", NOW - 1000);
+	pw_exec_facts f = exited(0, NULL);
+	f.how = PW_HOW_TIMEOUT;
+	f.signal = 9;
+	outcome_of(spec, "Flaky", &r, "{}", &f, &o);
+	assert_true(o.escalated);
+	assert_int_equal(o.tier, PW_TIER_UNCORRECTED);
+	assert_string_equal(o.reason, "TIMEOUT");
+	assert_string_equal(o.check, "errors.timeout");
+	pw_outcome_release(&o);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+/* --------------------------------------------------------- follow-up events */
+
+/* Decide action with input in r (program pin prog), and what must follow its call at seq 5. */
+static void expect_after_call(const pw_spec *spec, const pw_run *r, const char *action,
+                              const char *input, const char *prog, const char *want)
+{
+	json_t *in = J(input);
+	pw_call c = call_of(spec, action, in);
+	c.program_sha256 = prog;
+	pw_decision d;
+	assert_int_equal(pw_decide(spec, r, &c, &d), PW_OK);
+	json_t *after = pw_record_after_call(&d, "alice", 5);
+	expect_json(after, want, action);
+	json_decref(after);
+	pw_decision_release(&d);
+	json_decref(in);
+}
+
+static void test_record_after_call(void **state)
+{
+	(void)state;
+	pw_spec *spec = load_spec();
+	pw_run r;
+	run_ready(&r, spec, "[{\"cap\": \"token\", \"value\": \"abc\"}]");
+	/* fatal: a halt that does not freeze */
+	expect_after_call(spec, &r, "Finish", "{\"id\": \"abc\"}", PIN2,
+	                  "[{\"kind\": \"halt\", \"reason\": \"CODE_HASH_MISMATCH\", \"tier\": "
+	                  "\"fatal\", \"cause\": 5, \"frozen\": false}]");
+	/* policy violation: a halt that freezes, then the agent's lockout */
+	expect_after_call(spec, &r, "Refund", "{}", PIN,
+	                  "[{\"kind\": \"halt\", \"reason\": \"UNKNOWN_ACTION\", \"tier\": "
+	                  "\"policy_violation\", \"cause\": 5, \"frozen\": true},"
+	                  " {\"kind\": \"lockout\", \"agent\": \"alice\", \"reason\": "
+	                  "\"UNKNOWN_ACTION\", \"cause\": 5}]");
+	/* every other verdict: nothing */
+	expect_after_call(spec, &r, "Finish", "{\"id\": \"abc\"}", PIN, "[]");
+	expect_after_call(spec, &r, "Finish", "{\"id\": \"abc\", \"amount\": 2000}", PIN, "[]");
+	expect_after_call(spec, &r, "Finish", "{\"id\": \"abc\", \"amount\": 500}", PIN, "[]");
+	expect_after_call(spec, &r, "Finish", "{}", PIN, "[]");
+	expect_after_call(spec, &r, "Finish", "{\"id\": \"zzz\"}", PIN, "[]");
+
+	/* the spec pin: a policy violation too */
+	json_t *in = J("{}");
+	pw_call c = call_of(spec, "Finish", in);
+	c.spec_id = "sha256:" PIN2;
+	pw_decision d;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	json_t *after = pw_record_after_call(&d, "bob", 9);
+	expect_json(after,
+	            "[{\"kind\": \"halt\", \"reason\": \"SPEC_HASH_MISMATCH\", \"tier\": "
+	            "\"policy_violation\", \"cause\": 9, \"frozen\": true},"
+	            " {\"kind\": \"lockout\", \"agent\": \"bob\", \"reason\": "
+	            "\"SPEC_HASH_MISMATCH\", \"cause\": 9}]",
+	            "spec pin");
+	json_decref(after);
+	pw_decision_release(&d);
+	/* ... and not one that cannot be read (SPEC_UNREADABLE denies; nothing halts) */
+	c.spec_id = NULL;
+	c.spec_unreadable = true;
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	assert_string_equal(d.reason, "SPEC_UNREADABLE");
+	after = pw_record_after_call(&d, "bob", 9);
+	expect_json(after, "[]", "spec unreadable");
+	json_decref(after);
+	pw_decision_release(&d);
+
+	/* the follow-ups fold after their call: halted, frozen, alice locked out */
+	fold_ok(&r, ev_call("c3", "Refund", "reject", "UNKNOWN_ACTION", "policy_violation"));
+	c = call_of(spec, "Refund", in);
+	assert_int_equal(pw_decide(spec, &r, &c, &d), PW_OK);
+	after = pw_record_after_call(&d, "alice", 3);
+	pw_decision_release(&d);
+	for (size_t i = 0; i < json_array_size(after); i++)
+		fold_ok(&r, json_incref(json_array_get(after, i)));
+	json_decref(after);
+	assert_true(r.halted);
+	assert_true(r.frozen);
+	assert_int_equal(r.halt_seq, 4);
+	assert_non_null(pw_run_lockout(&r, "alice"));
+	assert_int_equal(pw_run_lockout(&r, "alice")->seq, 5);
+
+	/* a log found tampered with: halt (frozen, no cause) and lockout */
+	after = pw_record_tampered("alice", "seq 3: hash does not match the event's contents");
+	expect_json(after,
+	            "[{\"kind\": \"halt\", \"reason\": \"LOG_TAMPERED\", \"tier\": "
+	            "\"policy_violation\", \"cause\": null, \"frozen\": true, \"detail\": \"seq 3: "
+	            "hash does not match the event's contents\"},"
+	            " {\"kind\": \"lockout\", \"agent\": \"alice\", \"reason\": \"LOG_TAMPERED\", "
+	            "\"cause\": null}]",
+	            "tampered");
+	json_decref(after);
+	json_decref(in);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
+static void test_record_after_result(void **state)
+{
+	(void)state;
+	pw_spec *spec = parse_spec(ras_text);
+	pw_run r;
+	pw_outcome o;
+	run_begin(&r, spec, "run-a", "INIT");
+	static const struct {
+		pw_how how;
+		int status;
+		const char *want;
+	} cases[] = {
+	        {PW_HOW_EXITED, 3,
+	         "[{\"kind\": \"halt\", \"reason\": \"EXIT_STATUS\", \"tier\": \"fatal\", "
+	         "\"cause\": 8, \"frozen\": false}]"},
+	        {PW_HOW_CODE_MISMATCH, 0,
+	         "[{\"kind\": \"halt\", \"reason\": \"CODE_HASH_MISMATCH\", \"tier\": \"fatal\", "
+	         "\"cause\": 8, \"frozen\": false}]"},
+	        {PW_HOW_SIGNALED, 0, /* errors.signal: fatal */
+	         "[{\"kind\": \"halt\", \"reason\": \"KILLED_BY_SIGNAL\", \"tier\": \"fatal\", "
+	         "\"cause\": 8, \"frozen\": false}]"},
+	        {PW_HOW_EXITED, 75, "[]"}, /* correctable, not escalated */
+	        {PW_HOW_EXITED, 1, "[]"},  /* uncorrected */
+	        {PW_HOW_SPAWN_FAILED, 0, "[]"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		pw_exec_facts f = exited(cases[i].status, NULL);
+		f.how = cases[i].how;
+		f.signal = cases[i].how == PW_HOW_SIGNALED ? 9 : 0;
+		outcome_of(spec, "Flaky", &r, "{}", &f, &o);
+		json_t *after = pw_record_after_result(&o, "c7", "Flaky", 8);
+		expect_json(after, cases[i].want, pw_how_name(cases[i].how));
+		json_decref(after);
+		pw_outcome_release(&o);
+	}
+	json_t *res = J("{}");
+	pw_exec_facts f = exited(0, res);
+	outcome_of(spec, "Flaky", &r, "{}", &f, &o);
+	json_t *after = pw_record_after_result(&o, "c7", "Flaky", 8);
+	expect_json(after, "[]", "ok");
+	json_decref(after);
+	pw_outcome_release(&o);
+	json_decref(res);
+
+	/* the run scope is recorded as such */
+	fail_at(&r, "Other", "correctable", NOW - 3000);
+	fail_at(&r, "Other", "correctable", NOW - 2000);
+	fail_at(&r, "Spare", "correctable", NOW - 1000);
+	outcome_75(spec, &r, "Other", 1, &o);
+	after = pw_record_after_result(&o, "c7", "Other", 8);
+	expect_json(after,
+	            "[{\"kind\": \"escalate\", \"call_id\": \"c7\", \"action\": \"Other\", "
+	            "\"scope\": \"run\", \"count\": 4, \"threshold\": 4, \"window_ms\": 60000, "
+	            "\"cause\": 8}]",
+	            "run scope");
+	json_decref(after);
+	pw_outcome_release(&o);
 	pw_run_release(&r);
 	pw_spec_free(spec);
 }
@@ -2037,6 +3333,20 @@ int main(void)
 	        cmocka_unit_test(test_fold_approval_pending),
 	        cmocka_unit_test(test_fold_counts),
 	        cmocka_unit_test(test_fold_caps),
+	        /* approvals, lockouts, retries, tiers, follow-ups */
+	        cmocka_unit_test(test_call_sha256),
+	        cmocka_unit_test(test_approval_bound_to_call),
+	        cmocka_unit_test(test_approval_owner_and_agent),
+	        cmocka_unit_test(test_approval_fold_refusals),
+	        cmocka_unit_test(test_agent_locked_out),
+	        cmocka_unit_test(test_retry_invalid),
+	        cmocka_unit_test(test_escalate_thresholds),
+	        cmocka_unit_test(test_escalate_action_window),
+	        cmocka_unit_test(test_escalate_run_scope),
+	        cmocka_unit_test(test_retry_backoff),
+	        cmocka_unit_test(test_timeout_signal_tiers),
+	        cmocka_unit_test(test_record_after_call),
+	        cmocka_unit_test(test_record_after_result),
 	        /* events */
 	        cmocka_unit_test(test_event_hash_rule),
 	        cmocka_unit_test(test_event_seal_verify),

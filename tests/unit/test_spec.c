@@ -283,6 +283,195 @@ static void test_structure_refusals(void **state)
 	        20);
 }
 
+/* Finish's run line (24) followed by errors (line 25). */
+#define FINISH_RUN "    run: {program: bin/finish, sha256: " PIN "}\n"
+
+/* errors.escalate at the top level: {count 1..1000, window <= 7d}, nothing else. */
+static void test_escalate_refusals(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *errors;
+		const char *want;
+	} cases[] = {
+	        {"errors: {escalate: {count: 0}}",
+	         "errors.escalate.count: 0 is out of range [1, 1000]"},
+	        {"errors: {escalate: {count: 1001}}",
+	         "errors.escalate.count: 1001 is out of range [1, 1000]"},
+	        {"errors: {escalate: {count: -3}}", "errors.escalate.count: -3 is out of range"},
+	        {"errors: {escalate: {count: 2.5}}",
+	         "errors.escalate.count: expected an integer, got a number"},
+	        {"errors: {escalate: {count: \"5\"}}",
+	         "errors.escalate.count: expected an integer, got a string"},
+	        {"errors: {escalate: {window: 8d}}",
+	         "errors.escalate.window: a window longer than 7 days"},
+	        {"errors: {escalate: {window: 168h1m}}",
+	         "errors.escalate.window: expected a duration"},
+	        {"errors: {escalate: {window: 604801s}}",
+	         "errors.escalate.window: a window longer than 7 days"},
+	        {"errors: {escalate: {window: 604801}}",
+	         "errors.escalate.window: a window longer than 7 days"},
+	        {"errors: {escalate: {window: 0s}}", "errors.escalate.window: expected a duration"},
+	        {"errors: {escalate: {window: 10x}}",
+	         "errors.escalate.window: expected a duration"},
+	        {"errors: {escalate: {window: -5}}", "errors.escalate.window: expected a duration"},
+	        {"errors: {escalate: {count: 3, period: 1m}}",
+	         "errors.escalate: unknown key \"period\""},
+	        {"errors: {escalate: 5}", "errors.escalate: expected a mapping, got a number"},
+	        {"errors: {escalate: {count: 3}, retry: {max: 1}}",
+	         "errors: unknown key \"retry\""},
+	        {"errors: {timeout: correctable}", "errors: unknown key \"timeout\""},
+	        {"errors: {exit: {75: correctable}}", "errors: unknown key \"exit\""},
+	        {"errors: [escalate]", "errors: expected a mapping, got a list"},
+	};
+	char buf[256];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(buf, sizeof buf, "default: allow\n%s", cases[i].errors);
+		expect_line_error(8, buf, cases[i].want, 9);
+	}
+}
+
+/* An action's errors: escalate as above; timeout and signal take a tier; nothing else. */
+static void test_action_errors_refusals(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *errors;
+		const char *want;
+	} cases[] = {
+	        {"{escalate: {count: 0}}",
+	         "actions.Finish.errors.escalate.count: 0 is out of range [1, 1000]"},
+	        {"{escalate: {count: 1001, window: 1m}}",
+	         "actions.Finish.errors.escalate.count: 1001 is out of range [1, 1000]"},
+	        {"{escalate: {window: 8d}}",
+	         "actions.Finish.errors.escalate.window: a window longer than 7 days"},
+	        {"{escalate: {window: soon}}",
+	         "actions.Finish.errors.escalate.window: expected a duration"},
+	        {"{escalate: {count: 2, max: 3}}",
+	         "actions.Finish.errors.escalate: unknown key \"max\""},
+	        {"{escalation: {count: 2}}", "actions.Finish.errors: unknown key \"escalation\""},
+	        {"{timeout: policy_violation}",
+	         "actions.Finish.errors.timeout: unknown tier \"policy_violation\"; expected "
+	         "correctable, uncorrected or fatal"},
+	        {"{signal: fatalish}",
+	         "actions.Finish.errors.signal: unknown tier \"fatalish\"; expected correctable, "
+	         "uncorrected or fatal"},
+	        {"{signal: none}", "actions.Finish.errors.signal: unknown tier \"none\""},
+	        {"{timeout: Correctable}",
+	         "actions.Finish.errors.timeout: unknown tier \"Correctable\""},
+	        {"{timeout: 5}", "actions.Finish.errors.timeout: expected a string, got a number"},
+	        {"{signal: [fatal]}",
+	         "actions.Finish.errors.signal: expected a string, got a list"},
+	        {"{exit: {75: policy_violation}}",
+	         "actions.Finish.errors.exit.75: unknown tier \"policy_violation\""},
+	        {"{retry: {max: 11}}",
+	         "actions.Finish.errors.retry.max: 11 is out of range [0, 10]"},
+	        {"{retry: {max: -1}}",
+	         "actions.Finish.errors.retry.max: -1 is out of range [0, 10]"},
+	        {"{retry: {backoff: fast}}",
+	         "actions.Finish.errors.retry.backoff: expected a duration"},
+	        {"{retry: {max: 1, jitter: 1s}}",
+	         "actions.Finish.errors.retry: unknown key \"jitter\""},
+	        {"{retry: 3}", "actions.Finish.errors.retry: expected a mapping, got a number"},
+	};
+	char buf[512];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(buf, sizeof buf, FINISH_RUN "    errors: %s", cases[i].errors);
+		expect_line_error(24, buf, cases[i].want, 25);
+	}
+}
+
+/* text with the first from replaced by to (malloc()ed). */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	assert_non_null(at);
+	size_t cap = strlen(text) + strlen(to) + 1;
+	char *out = malloc(cap);
+	assert_non_null(out);
+	snprintf(out, cap, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+	return out;
+}
+
+/* The limits themselves are accepted, and read back as the thresholds. */
+static void test_escalate_accepted(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *top, *action; /* top-level and Finish's errors, or "" */
+		unsigned run_count, action_count;
+		int64_t run_window, action_window;
+	} cases[] = {
+	        {"", "", 5, 5, 600000, 600000},
+	        {"{escalate: {count: 1, window: 7d}}", "", 1, 1, 604800000, 604800000},
+	        {"{escalate: {count: 1000, window: 604800}}", "", 1000, 1000, 604800000, 604800000},
+	        {"{escalate: {count: 3}}", "{escalate: {window: 1ms}}", 3, 3, 600000, 1},
+	        {"{escalate: {window: 2m}}", "{escalate: {count: 9}}", 5, 9, 120000, 120000},
+	        {"{}", "{escalate: {}}", 5, 5, 600000, 600000},
+	        {"", "{timeout: correctable, signal: fatal, escalate: {count: 2, window: 168h}}", 5,
+	         2, 600000, 604800000},
+	        {"", "{timeout: uncorrected, signal: correctable, retry: {max: 10, backoff: 1h}}",
+	         5, 5, 600000, 600000},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char top[256], run[512];
+		snprintf(top, sizeof top, "default: allow\n%s%s%s",
+		         cases[i].top[0] ? "errors: " : "", cases[i].top,
+		         cases[i].top[0] ? "\n" : "");
+		snprintf(run, sizeof run, FINISH_RUN "%s%s%s",
+		         cases[i].action[0] ? "    errors: " : "", cases[i].action,
+		         cases[i].action[0] ? "\n" : "");
+		char *t1 = replaced(base_spec(), "default: allow\n", top);
+		char *t2 = replaced(t1, FINISH_RUN, run);
+		pw_diag d = PW_DIAG_INIT;
+		pw_spec *spec = NULL;
+		if (parse(t2, &spec, &d) != PW_OK) {
+			for (size_t k = 0; k < d.n; k++)
+				fprintf(stderr, "  %u:%u: %s\n", d.items[k].line, d.items[k].col,
+				        d.items[k].msg);
+			fail_msg("case %zu does not load", i);
+		}
+		assert_int_equal(d.n, 0);
+		pw_escalate e = pw_spec_escalate(spec, NULL);
+		assert_int_equal(e.count, cases[i].run_count);
+		assert_int_equal(e.window_ms, cases[i].run_window);
+		e = pw_spec_escalate(spec, pw_spec_action(spec, "Finish"));
+		assert_int_equal(e.count, cases[i].action_count);
+		assert_int_equal(e.window_ms, cases[i].action_window);
+		/* Prepare has no errors of its own: the run's */
+		e = pw_spec_escalate(spec, pw_spec_action(spec, "Prepare"));
+		assert_int_equal(e.count, cases[i].run_count);
+		assert_int_equal(e.window_ms, cases[i].run_window);
+		pw_spec_free(spec);
+		pw_diag_release(&d);
+		free(t1);
+		free(t2);
+	}
+	/* the thresholds are part of the spec's meaning: its id */
+	char *a = replaced(base_spec(), "default: allow\n",
+	                   "default: allow\nerrors: {escalate: {count: 3}}\n");
+	char *b = replaced(base_spec(), "default: allow\n",
+	                   "default: allow\nerrors: {escalate: {count: 4}}\n");
+	char *c = replaced(base_spec(), FINISH_RUN, FINISH_RUN "    errors: {timeout: fatal}\n");
+	pw_spec *sa = NULL, *sb = NULL, *sc = NULL, *s0 = NULL;
+	pw_diag d = PW_DIAG_INIT;
+	assert_int_equal(parse(a, &sa, &d), PW_OK);
+	assert_int_equal(parse(b, &sb, &d), PW_OK);
+	assert_int_equal(parse(c, &sc, &d), PW_OK);
+	assert_int_equal(parse(base_spec(), &s0, &d), PW_OK);
+	assert_string_not_equal(sa->workflow_id, sb->workflow_id);
+	assert_string_not_equal(sa->workflow_id, s0->workflow_id);
+	assert_string_not_equal(sc->workflow_id, s0->workflow_id);
+	pw_spec_free(sa);
+	pw_spec_free(sb);
+	pw_spec_free(sc);
+	pw_spec_free(s0);
+	pw_diag_release(&d);
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void test_capability_order(void **state)
 {
 	(void)state;
@@ -467,6 +656,9 @@ int main(void)
 	        cmocka_unit_test(test_yaml_refusals),
 	        cmocka_unit_test(test_messages_are_utf8),
 	        cmocka_unit_test(test_structure_refusals),
+	        cmocka_unit_test(test_escalate_refusals),
+	        cmocka_unit_test(test_action_errors_refusals),
+	        cmocka_unit_test(test_escalate_accepted),
 	        cmocka_unit_test(test_capability_order),
 	        cmocka_unit_test(test_unreachable_warning),
 	        cmocka_unit_test(test_diag_reuse),
