@@ -291,7 +291,8 @@ static void test_every_byte_changed(void **state)
 		/* every byte, each into one of the replacements in turn (all five at every byte
 		   replays the log five times as often, minutes under ASan) */
 		for (size_t pos = 0; pos < len; pos++) {
-			for (size_t c = (pos + k) % sizeof into; c < sizeof into; c += sizeof into) {
+			for (size_t c = (pos + k) % sizeof into; c < sizeof into;
+			     c += sizeof into) {
 				if (src[pos] == into[c])
 					continue;
 				memcpy(buf, src, len);
