@@ -715,6 +715,23 @@ static pw_status append_all(pw_broker *b, json_t *ev, const json_t *after, int64
 }
 
 /*
+ * Open the write transaction and fold what others appended since the last
+ * sync: the run state is then the one every decision inside it sees. On
+ * failure nothing is open and err says why.
+ */
+static pw_status begin_synced(pw_broker *b, char *err, size_t errlen)
+{
+	pw_status st = pw_ledger_begin(b->L);
+	if (st != PW_OK) {
+		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+		return st;
+	}
+	if ((st = sync_run(b, err, errlen)) != PW_OK)
+		pw_ledger_rollback(b->L);
+	return st;
+}
+
+/*
  * Append an event in its own transaction, after folding what others
  * appended: ev, or for a result (a != NULL) the event pw_record_result()
  * builds inside the transaction.
@@ -724,12 +741,9 @@ static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json
                         json_t **stored, char *err, size_t errlen)
 {
 	json_t *built = NULL, *after = NULL;
-	pw_status st = pw_ledger_begin(b->L);
-	if (st != PW_OK) {
-		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+	pw_status st = begin_synced(b, err, errlen);
+	if (st != PW_OK)
 		return st;
-	}
-	st = sync_run(b, err, errlen);
 	int64_t now = now_ms();
 	if (st == PW_OK && a != NULL) {
 		pw_exec_record rec = record_of(o, attempt);
@@ -832,14 +846,9 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 	pw_decision d;
 	json_t *call_ev = NULL, *after = NULL;
 	memset(&d, 0, sizeof d);
-	pw_status st = pw_ledger_begin(b->L);
-	if (st != PW_OK) {
-		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
-		return st;
-	}
-	st = sync_run(b, err, errlen);
+	pw_status st = begin_synced(b, err, errlen);
 	if (st != PW_OK)
-		goto rollback;
+		return st;
 	if (b->run.frozen) {
 		x->frozen = true;
 		pw_ledger_rollback(b->L);
@@ -1131,13 +1140,9 @@ pw_status pw_broker_decide(pw_broker *b, const char *approval_id, bool approve, 
 		        approve ? "note" : "reason");
 		return PW_ERR_INVALID;
 	}
-	pw_status st = pw_ledger_begin(b->L);
-	if (st != PW_OK) {
-		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+	pw_status st = begin_synced(b, err, errlen);
+	if (st != PW_OK)
 		return st;
-	}
-	if ((st = sync_run(b, err, errlen)) != PW_OK)
-		goto rollback;
 	const pw_pending *p = pw_run_pending(&b->run, approval_id);
 	int64_t now = now_ms();
 	if (p == NULL) {
@@ -1199,13 +1204,9 @@ pw_status pw_broker_resume(pw_broker *b, const char *owner, const char *os_user,
 		return refuse(err, errlen, "NOT_OWNER",
 		              "\"%s\" is not an owner declared by workflow %s", owner ? owner : "",
 		              b->run.workflow);
-	pw_status st = pw_ledger_begin(b->L);
-	if (st != PW_OK) {
-		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+	pw_status st = begin_synced(b, err, errlen);
+	if (st != PW_OK)
 		return st;
-	}
-	if ((st = sync_run(b, err, errlen)) != PW_OK)
-		goto rollback;
 	if (b->run.frozen)
 		st = refuse(
 		        err, errlen, "RUN_FROZEN",
