@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/decide.h"
+#include "core/effects.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/outcome.h"
@@ -517,7 +518,8 @@ typedef struct observed {
 	uint64_t duration_ms;
 	size_t stdout_bytes;
 	bool stdout_truncated;
-	char why[512]; /* what the executor said, or why there is no result */
+	char why[512];             /* what the executor said, or why there is no result */
+	pw_sandbox_report sandbox; /* what was enforced on the program */
 } observed;
 
 static void observed_release(observed *o)
@@ -606,6 +608,54 @@ static pw_status take_result(const pw_broker *b, const pw_exec_result *xr, obser
 	return PW_OK;
 }
 
+/* The action's effects as a sandbox for this run: paths resolved into owned strings. */
+typedef struct sandbox_def {
+	pw_effects e;
+	pw_sandbox sb;
+	char *read[PW_EFFECTS_MAX_PATHS];
+	char *write[PW_EFFECTS_MAX_PATHS];
+	uint16_t ports[PW_EFFECTS_MAX_NET];
+} sandbox_def;
+
+static void sandbox_def_release(sandbox_def *d)
+{
+	for (size_t i = 0; i < PW_EFFECTS_MAX_PATHS; i++) {
+		free(d->read[i]);
+		free(d->write[i]);
+	}
+}
+
+static pw_status sandbox_def_init(sandbox_def *d, const pw_action *a, const pw_template_ctx *ctx)
+{
+	memset(d, 0, sizeof *d);
+	pw_action_effects(a, &d->e);
+	for (size_t i = 0; i < d->e.n_read; i++)
+		if ((d->read[i] = pw_template_path(d->e.read[i], ctx)) == NULL)
+			return PW_ERR_NOMEM;
+	for (size_t i = 0; i < d->e.n_write; i++)
+		if ((d->write[i] = pw_template_path(d->e.write[i], ctx)) == NULL)
+			return PW_ERR_NOMEM;
+	for (size_t i = 0; i < d->e.n_net; i++)
+		d->ports[i] = d->e.net[i].port;
+	d->sb = (pw_sandbox){
+	        .read = (const char *const *)d->read,
+	        .n_read = d->e.n_read,
+	        .write = (const char *const *)d->write,
+	        .n_write = d->e.n_write,
+	        .ports = d->ports,
+	        .n_ports = d->e.n_net,
+	        .net = d->e.n_net > 0,
+	        .memory = d->e.memory,
+	        .cpu_ms = d->e.cpu_ms,
+	        .file_size = d->e.file_size,
+	        .procs = d->e.procs,
+	        .open_files = d->e.open_files,
+	        .needs = pw_effects_needs(&d->e),
+	        .downgrade = d->e.downgrade,
+	};
+	return PW_OK;
+}
+
 /* Run the allowed call's program; what happened goes to *o. Errors are pitwall's own. */
 static pw_status execute(pw_broker *b, const pw_action *a, const json_t *input, observed *o)
 {
@@ -615,12 +665,19 @@ static pw_status execute(pw_broker *b, const pw_action *a, const json_t *input, 
 	char *program = pw_specfile_program_path(&b->sf, a);
 	pw_exec_result xr;
 	pw_status st;
+	sandbox_def *sd = malloc(sizeof *sd); /* about 17 KiB: not on the stack */
 
 	memset(o, 0, sizeof *o);
 	memset(&xr, 0, sizeof xr);
 	o->exit_status = -1;
-	if (program == NULL)
+	if (program == NULL || sd == NULL) {
+		free(program);
+		free(sd);
 		return PW_ERR_NOMEM;
+	}
+	memset(sd, 0, sizeof *sd);
+	if ((st = sandbox_def_init(sd, a, &ctx)) != PW_OK)
+		goto out;
 	st = pw_template_argv(run, program, &ctx, &argv, o->why, sizeof o->why);
 	if (st == PW_OK)
 		st = pw_template_envp(run, &ctx, b->have_secrets ? &b->secrets : NULL, &envp,
@@ -641,11 +698,13 @@ static pw_status execute(pw_broker *b, const pw_action *a, const json_t *input, 
 	        .timeout_ms = (uint64_t)pw_spec_duration_ms(json_object_get(run, "timeout"), 60000),
 	        .max_output = max_output > 0 ? (size_t)max_output : PW_EXEC_MAX_OUTPUT_DEFAULT,
 	        .cancel = b->cancel,
+	        .sandbox = &sd->sb,
 	};
 	st = pw_exec_run(&xs, &xr);
 	if (st != PW_OK)
 		goto out;
 	snprintf(o->why, sizeof o->why, "%s", xr.message);
+	o->sandbox = xr.sandbox;
 	switch (xr.how) {
 	case PW_EXEC_EXITED: o->how = PW_HOW_EXITED; break;
 	case PW_EXEC_SIGNALED: o->how = PW_HOW_SIGNALED; break;
@@ -683,15 +742,28 @@ out:
 	pw_strv_free(argv);
 	pw_strv_free(envp);
 	free(program);
+	sandbox_def_release(sd);
+	free(sd);
 	return st;
 }
 
 /* The record of attempt of an execution, as the result event writes it. */
 static pw_exec_record record_of(const observed *o, unsigned attempt)
 {
-	return (pw_exec_record){
-	        o->how,         o->exit_status,  o->signal,           o->result, o->stderr_tail,
-	        o->duration_ms, o->stdout_bytes, o->stdout_truncated, o->why,    attempt};
+	return (pw_exec_record){o->how,
+	                        o->exit_status,
+	                        o->signal,
+	                        o->result,
+	                        o->stderr_tail,
+	                        o->duration_ms,
+	                        o->stdout_bytes,
+	                        o->stdout_truncated,
+	                        o->why,
+	                        attempt,
+	                        o->sandbox.applied,
+	                        o->sandbox.landlock_abi,
+	                        o->sandbox.enforced,
+	                        o->sandbox.missing};
 }
 
 /*

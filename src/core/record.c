@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/effects.h"
 #include "core/json.h"
 
 /* Set key to v (reference stolen) unless v is NULL. */
@@ -67,6 +68,28 @@ json_t *pw_record_call(const char *state, const pw_call *c, const pw_decision *d
 	return ev;
 }
 
+/* The names of the PW_FEAT_* bits of set, in bit order. */
+static json_t *feature_list(unsigned set)
+{
+	json_t *list = json_array();
+	for (unsigned i = 0; list != NULL && i < PW_FEAT_COUNT; i++)
+		if ((set & (1u << i)) &&
+		    json_array_append_new(list, json_string(pw_feature_name(1u << i))) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+	return list;
+}
+
+/* What the sandbox enforced on the program (LOG-FORMAT.md 6.3), or NULL when it ran in none. */
+static json_t *sandbox_record(const pw_exec_record *o)
+{
+	if (!o->sandboxed)
+		return NULL;
+	return json_pack("{so so so}", "landlock_abi", json_real(o->landlock_abi), "enforced",
+	                 feature_list(o->enforced), "missing", feature_list(o->missing));
+}
+
 json_t *pw_record_result(const pw_spec *spec, const pw_action *a, const pw_run *run,
                          const json_t *input, const char *call_id, const pw_exec_record *o,
                          int64_t now_ms, pw_outcome *out)
@@ -82,9 +105,14 @@ json_t *pw_record_result(const pw_spec *spec, const pw_action *a, const pw_run *
 		snprintf(oc.message + n, sizeof oc.message - n, ": %s", o->why);
 		pw_utf8_trim(oc.message);
 	}
+	json_t *sb = sandbox_record(o);
+	if (o->sandboxed && sb == NULL) {
+		pw_outcome_release(&oc);
+		return NULL;
+	}
 	json_t *ev = json_pack(
-	        "{ss ss ss ss so so so ss ss* ss* ss sO ss so so sb so* ss so}", "kind", "result",
-	        "call_id", call_id, "action", a->name, "how", pw_how_name(f.how), "exit",
+	        "{ss ss ss ss so so so ss ss* ss* ss sO ss so so sb so* ss so so*}", "kind",
+	        "result", "call_id", call_id, "action", a->name, "how", pw_how_name(f.how), "exit",
 	        f.how == PW_HOW_EXITED ? json_real(f.exit_status) : json_null(), "signal",
 	        f.signal > 0 ? json_real(f.signal) : json_null(), "result",
 	        o->result ? json_incref((json_t *)o->result) : json_null(), "outcome",
@@ -93,7 +121,7 @@ json_t *pw_record_result(const pw_spec *spec, const pw_action *a, const pw_run *
 	        oc.state, "duration_ms", json_real((double)o->duration_ms), "stdout_bytes",
 	        json_real((double)o->stdout_bytes), "stdout_truncated", o->stdout_truncated,
 	        "stderr", o->stderr_tail ? json_incref((json_t *)o->stderr_tail) : NULL, "message",
-	        oc.message, "time_ms", json_real((double)now_ms));
+	        oc.message, "time_ms", json_real((double)now_ms), "sandbox", sb);
 	if (out != NULL && ev != NULL)
 		*out = oc;
 	else

@@ -30,8 +30,11 @@ typedef struct pw_exec_record {
 	uint64_t duration_ms;
 	size_t stdout_bytes;
 	bool stdout_truncated;
-	const char *why;  /* what the executor said, or NULL */
-	unsigned attempt; /* of the call: 1 (or 0), or 2, 3, ... for a retry */
+	const char *why;            /* what the executor said, or NULL */
+	unsigned attempt;           /* of the call: 1 (or 0), or 2, 3, ... for a retry */
+	bool sandboxed;             /* the program was started in a sandbox; then: */
+	int landlock_abi;           /* the Landlock ABI used, 0 if none */
+	unsigned enforced, missing; /* PW_FEAT_* enforced, and needed but accepted as missing */
 } pw_exec_record;
 
 /* The call event of call c, decided as d in a run in state. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/effects.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/logic.h"
@@ -668,6 +669,187 @@ static void check_errors(ck *c, const json_t *errs, const char *path)
 	}
 }
 
+/* effects.read or effects.write: unique path templates (pw_effects_path_problem()). */
+static void check_effect_paths(ck *c, const json_t *list, const char *path)
+{
+	char p[PATH_MAX_LEN];
+	if (!want_bounded_list(c, list, path, PW_EFFECTS_MAX_PATHS))
+		return;
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const json_t *v = json_array_get(list, i);
+		indexpath(p, path, i);
+		const char *s = want_string(c, v, p);
+		if (s == NULL)
+			continue;
+		const char *problem = pw_effects_path_problem(s);
+		if (problem != NULL) {
+			err_at(c, v, p, "path \"%.256s\": %s", s, problem);
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (json_equal(json_array_get(list, j), v)) {
+				err_at(c, v, p, "duplicate path \"%s\"", s);
+				break;
+			}
+	}
+}
+
+/* effects.net: "none", or a list of unique TCP endpoints. */
+static void check_effect_net(ck *c, const json_t *net, const char *path)
+{
+	char p[PATH_MAX_LEN];
+	pw_endpoint *seen;
+	if (json_is_string(net) && strcmp(json_string_value(net), "none") == 0)
+		return;
+	if (json_is_string(net)) {
+		err_at(c, net, path, "expected none or a list of \"host:port\", got \"%.64s\"",
+		       json_string_value(net));
+		return;
+	}
+	if (!json_is_array(net)) {
+		err_at(c, net, path, "expected none or a list of \"host:port\", got %s",
+		       type_name(net));
+		return;
+	}
+	if (json_array_size(net) == 0) {
+		err_at(c, net, path, "an empty list; for no network write net: none");
+		return;
+	}
+	if (!want_bounded_list(c, net, path, PW_EFFECTS_MAX_NET))
+		return;
+	if ((seen = calloc(json_array_size(net), sizeof *seen)) == NULL) {
+		c->diag->out_of_memory = 1;
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(net); i++) {
+		const json_t *v = json_array_get(net, i);
+		indexpath(p, path, i);
+		const char *s = want_string(c, v, p);
+		if (s == NULL)
+			continue;
+		const char *problem = pw_endpoint_parse(s, &seen[i]);
+		if (problem != NULL) {
+			err_at(c, v, p, "endpoint \"%.300s\": %s", s, problem);
+			seen[i].port = 0; /* never the same as a valid one */
+			continue;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (pw_endpoint_same(&seen[j], &seen[i])) {
+				err_at(c, v, p, "duplicate endpoint \"%s\"", s);
+				break;
+			}
+	}
+	free(seen);
+}
+
+/* A size limit: pw_effects_size() within [lo, hi], named lo_s and hi_s in messages. */
+static void check_size(ck *c, const json_t *v, const char *path, uint64_t lo, uint64_t hi,
+                       const char *lo_s, const char *hi_s)
+{
+	uint64_t n;
+	if (!pw_effects_size(v, &n))
+		err_at(c, v, path,
+		       "expected a size: an integer number of bytes, or digits and KiB, MiB, GiB "
+		       "or "
+		       "TiB, such as \"256MiB\"");
+	else if (n < lo || n > hi)
+		err_at(c, v, path, "%llu bytes is out of range [%s, %s]", (unsigned long long)n,
+		       lo_s, hi_s);
+}
+
+static void check_effect_limits(ck *c, const json_t *limits, const char *path)
+{
+	static const field fields[] = {{"memory", false},
+	                               {"cpu", false},
+	                               {"procs", false},
+	                               {"file_size", false},
+	                               {"open_files", false}};
+	char p[PATH_MAX_LEN];
+	const json_t *v;
+	if (!check_fields(c, limits, path, fields, sizeof fields / sizeof fields[0]))
+		return;
+	if ((v = json_object_get(limits, "memory")) != NULL) {
+		subpath(p, path, "memory");
+		check_size(c, v, p, PW_LIMIT_MEMORY_MIN, PW_LIMIT_MEMORY_MAX, "1MiB", "64GiB");
+	}
+	if ((v = json_object_get(limits, "file_size")) != NULL) {
+		subpath(p, path, "file_size");
+		check_size(c, v, p, PW_LIMIT_FILE_SIZE_MIN, PW_LIMIT_FILE_SIZE_MAX, "1KiB", "1TiB");
+	}
+	if ((v = json_object_get(limits, "cpu")) != NULL) {
+		subpath(p, path, "cpu");
+		check_duration(c, v, p);
+	}
+	if ((v = json_object_get(limits, "procs")) != NULL) {
+		subpath(p, path, "procs");
+		(void)want_int(c, v, p, PW_LIMIT_PROCS_MIN, PW_LIMIT_PROCS_MAX);
+	}
+	if ((v = json_object_get(limits, "open_files")) != NULL) {
+		subpath(p, path, "open_files");
+		(void)want_int(c, v, p, PW_LIMIT_OPEN_FILES_MIN, PW_LIMIT_OPEN_FILES_MAX);
+	}
+}
+
+/* effects.downgrade: unique names of sandbox features (pw_feature_name()). */
+static void check_effect_downgrade(ck *c, const json_t *list, const char *path)
+{
+	char p[PATH_MAX_LEN];
+	unsigned seen = 0;
+	if (!want_bounded_list(c, list, path, PW_FEAT_COUNT))
+		return;
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const json_t *v = json_array_get(list, i);
+		indexpath(p, path, i);
+		const char *s = want_string(c, v, p);
+		if (s == NULL)
+			continue;
+		unsigned bit = pw_feature_by_name(s);
+		if (bit == 0)
+			err_at(c, v, p,
+			       "unknown feature \"%.64s\"; expected landlock_fs, landlock_net, "
+			       "landlock_scope, netns, seccomp or pids",
+			       s);
+		else if (seen & bit)
+			err_at(c, v, p, "duplicate feature \"%s\"", s);
+		seen |= bit;
+	}
+}
+
+/* An action's effects: what its program may read, write and connect to, and its limits. */
+static void check_effects(ck *c, const json_t *eff, const char *path)
+{
+	static const field fields[] = {{"read", false},
+	                               {"write", false},
+	                               {"net", false},
+	                               {"limits", false},
+	                               {"downgrade", false}};
+	char p[PATH_MAX_LEN];
+	const json_t *v;
+	if (!check_fields(c, eff, path, fields, sizeof fields / sizeof fields[0]))
+		if (!json_is_object(eff))
+			return;
+	if ((v = json_object_get(eff, "read")) != NULL) {
+		subpath(p, path, "read");
+		check_effect_paths(c, v, p);
+	}
+	if ((v = json_object_get(eff, "write")) != NULL) {
+		subpath(p, path, "write");
+		check_effect_paths(c, v, p);
+	}
+	if ((v = json_object_get(eff, "net")) != NULL) {
+		subpath(p, path, "net");
+		check_effect_net(c, v, p);
+	}
+	if ((v = json_object_get(eff, "limits")) != NULL) {
+		subpath(p, path, "limits");
+		check_effect_limits(c, v, p);
+	}
+	if ((v = json_object_get(eff, "downgrade")) != NULL) {
+		subpath(p, path, "downgrade");
+		check_effect_downgrade(c, v, p);
+	}
+}
+
 static void check_cap_entries(ck *c, const json_t *list, const char *path, bool emits)
 {
 	static const field req_fields[] = {{"cap", true}, {"value", false}};
@@ -734,10 +916,10 @@ static void check_to(ck *c, const json_t *states, const json_t *to, const char *
 
 static void check_action(ck *c, pw_action *a, const json_t *def, const char *path)
 {
-	static const field fields[] = {{"description", false}, {"from", true},      {"to", false},
-	                               {"input", true},        {"requires", false}, {"pre", false},
-	                               {"decide", false},      {"run", true},       {"post", false},
-	                               {"emits", false},       {"errors", false}};
+	static const field fields[] = {
+	        {"description", false}, {"from", true},   {"to", false},     {"input", true},
+	        {"requires", false},    {"pre", false},   {"decide", false}, {"run", true},
+	        {"post", false},        {"emits", false}, {"errors", false}, {"effects", false}};
 	static const field rule_fields[] = {
 	        {"when", true}, {"allow", false}, {"approval", false}, {"block", false}};
 	const json_t *states = json_object_get(c->spec->model, "states");
@@ -811,6 +993,10 @@ static void check_action(ck *c, pw_action *a, const json_t *def, const char *pat
 	if (json_object_get(def, "errors")) {
 		subpath(p, path, "errors");
 		check_errors(c, json_object_get(def, "errors"), p);
+	}
+	if (json_object_get(def, "effects")) {
+		subpath(p, path, "effects");
+		check_effects(c, json_object_get(def, "effects"), p);
 	}
 }
 

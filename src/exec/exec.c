@@ -538,6 +538,7 @@ static pw_status spawn_and_wait(const pw_exec_spec *s, const file_id *id, pw_exe
 	posix_spawnattr_t at;
 	bool fa_init = false, at_init = false;
 	child c = {.pid = -1, .pidfd = -1};
+	pw_sandbox_prep *sb = NULL;
 	pw_status st = PW_OK;
 	int e, status = 0;
 
@@ -554,14 +555,41 @@ static pw_status spawn_and_wait(const pw_exec_spec *s, const file_id *id, pw_exe
 	if ((e = spawn_setup(&fa, &at, s->cwd, outp[1], errp[1])) != 0)
 		goto setup_failed;
 
+	if (s->sandbox != NULL) {
+		char why[sizeof r->message];
+		st = pw_sandbox_prepare(s->sandbox, s->program, &sb, why, sizeof why);
+		if (st == PW_ERR_NOMEM)
+			goto out;
+		if (st != PW_OK) {
+			st = PW_OK;
+			r->how = PW_EXEC_SPAWN_FAILED;
+			set_message(r, "%s", why);
+			goto out;
+		}
+	}
+
 	uint64_t start = now_ms();
-	e = posix_spawn(&c.pid, s->program, &fa, &at, s->argv, s->envp ? s->envp : empty_env);
+	if (sb != NULL) {
+		char why[sizeof r->message];
+		c.pid = pw_sandbox_spawn(sb, s->program, s->argv, s->envp ? s->envp : empty_env,
+		                         s->cwd, outp[1], errp[1], why, sizeof why);
+		e = c.pid < 0 ? errno : 0;
+		if (c.pid < 0) {
+			r->how = PW_EXEC_SPAWN_FAILED;
+			set_message(r, "%s", why);
+		} else {
+			pw_sandbox_report_of(sb, &r->sandbox);
+		}
+	} else {
+		e = posix_spawn(&c.pid, s->program, &fa, &at, s->argv,
+		                s->envp ? s->envp : empty_env);
+		if (e != 0)
+			fail(r, PW_EXEC_SPAWN_FAILED, "spawn failed", e);
+	}
 	close_fd(&outp[1]);
 	close_fd(&errp[1]);
-	if (e != 0) {
-		fail(r, PW_EXEC_SPAWN_FAILED, "spawn failed", e);
+	if (e != 0 || c.pid < 0)
 		goto out;
-	}
 	c.deadline = add_sat(start, s->timeout_ms);
 	c.cancel = s->cancel;
 	so.fd = outp[0];
@@ -615,6 +643,7 @@ out:
 	close_fd(&outp[1]);
 	close_fd(&errp[0]);
 	close_fd(&errp[1]);
+	pw_sandbox_release(sb); /* after the reap: removes the run's cgroup */
 	if (at_init)
 		(void)posix_spawnattr_destroy(&at);
 	if (fa_init)

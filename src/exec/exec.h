@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "exec/sandbox.h"
 
 #define PW_EXEC_MAX_OUTPUT_DEFAULT ((size_t)1 << 20)
 #define PW_EXEC_GRACE_MS_DEFAULT   2000u
@@ -42,6 +43,9 @@ typedef struct pw_exec_spec {
 	   program is stopped as at its timeout (PW_EXEC_TIMEOUT, message "stopped: pitwall was
 	   interrupted"), so that pitwall can record the result before it exits */
 	const volatile sig_atomic_t *cancel;
+	/* borrowed, may be NULL: confine the program to these effects (see sandbox.h); NULL
+	   starts it with posix_spawn() and no sandbox */
+	const pw_sandbox *sandbox;
 } pw_exec_spec;
 
 typedef enum pw_exec_how {
@@ -65,6 +69,7 @@ typedef struct pw_exec_result {
 	uint64_t duration_ms;    /* spawn to reap */
 	char program_sha256[65]; /* what the file hashed to just before the spawn ("" if unread) */
 	char message[256];       /* one lowercase line when how is not PW_EXEC_EXITED */
+	pw_sandbox_report sandbox; /* what was enforced (applied is false without a sandbox) */
 } pw_exec_result;
 
 /*

@@ -888,3 +888,21 @@ pw_status pw_redact_json(const pw_secrets *s, const json_t *v, json_t **out)
 	free(b.p);
 	return st;
 }
+
+char *pw_template_path(const char *tmpl, const pw_template_ctx *ctx)
+{
+	static const char spec[] = "{spec.dir}", run[] = "{run.dir}";
+	const char *base = "", *rest = tmpl;
+	if (strncmp(tmpl, spec, sizeof spec - 1) == 0) {
+		base = ctx->spec_dir;
+		rest = tmpl + sizeof spec - 1;
+	} else if (strncmp(tmpl, run, sizeof run - 1) == 0) {
+		base = ctx->run_dir;
+		rest = tmpl + sizeof run - 1;
+	}
+	size_t n = strlen(base) + strlen(rest) + 1;
+	char *out = malloc(n);
+	if (out != NULL)
+		snprintf(out, n, "%s%s", base, rest);
+	return out;
+}

@@ -31,6 +31,13 @@ typedef struct pw_template_ctx {
 	const char *spec_dir; /* borrowed; absolute */
 } pw_template_ctx;
 
+/*
+ * An effects path template (docs/SPEC.md, *effects*): "{spec.dir}" or
+ * "{run.dir}" at its start replaced by that folder, anything else as is.
+ * Returns an owned string from malloc(), or NULL when out of memory.
+ */
+char *pw_template_path(const char *tmpl, const pw_template_ctx *ctx);
+
 typedef struct pw_secrets {
 	size_t n;
 	char **names;  /* owned */

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "core/effects.h"
 #include "core/json.h"
 #include "core/spec.h"
 #include "testutil.h"
@@ -650,6 +651,390 @@ static void test_id_changes_with_meaning(void **state)
 	}
 }
 
+/* effects: each rule of docs/SPEC.md, *effects*, refused with its message. */
+static void test_effects_refusals(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *effects;
+		const char *want;
+	} cases[] = {
+	        /* paths */
+	        {"{read: [data]}",
+	         "actions.Finish.effects.read[0]: path \"data\": must be absolute, or start with "
+	         "{spec.dir} or {run.dir}"},
+	        {"{read: [\"/a/../b\"]}", "read[0]: path \"/a/../b\": a \".\" or \"..\" component"},
+	        {"{read: [\"/a/..\"]}", "a \".\" or \"..\" component"},
+	        {"{write: [\"{run.dir}/./x\"]}",
+	         "effects.write[0]: path \"{run.dir}/./x\": a \".\" or \"..\" component"},
+	        {"{read: [\"{input.n}\"]}",
+	         "effects.read[0]: path \"{input.n}\": an input placeholder is refused: the agent "
+	         "writes the input, and must not choose what the sandbox opens"},
+	        {"{write: [\"/srv/{input.n}\"]}", "an input placeholder is refused"},
+	        {"{write: [\"{run.dir}x\"]}",
+	         "effects.write[0]: path \"{run.dir}x\": a placeholder must be followed by \"/\" "
+	         "or nothing"},
+	        {"{read: [\"{spec.dir}..\"]}",
+	         "a placeholder must be followed by \"/\" or nothing"},
+	        {"{read: [\"{run.id}/x\"]}",
+	         "unknown placeholder; a path may start with {spec.dir} or {run.dir}"},
+	        {"{read: [\"/a/{b}\"]}",
+	         "\"{\" and \"}\" may appear only in a leading {spec.dir} or {run.dir}"},
+	        {"{read: [\"{spec.dir}/{run.dir}\"]}", "\"{\" and \"}\" may appear only"},
+	        {"{read: [\"/a}\"]}", "\"{\" and \"}\" may appear only"},
+	        {"{read: [\"/a//b\"]}", "path \"/a//b\": an empty component (\"//\")"},
+	        {"{read: [\"//\"]}", "an empty component"},
+	        {"{read: [\"/a/\"]}", "path \"/a/\": a trailing \"/\""},
+	        {"{write: [\"{run.dir}/\"]}", "a trailing \"/\""},
+	        {"{read: [\"\"]}", "effects.read[0]: path \"\": must not be empty"},
+	        {"{read: [\"/a\", \"/b\", \"/a\"]}", "effects.read[2]: duplicate path \"/a\""},
+	        {"{read: [1]}", "effects.read[0]: expected a string, got a number"},
+	        {"{read: /a}", "effects.read: expected a list, got a string"},
+	        /* net */
+	        {"{net: []}", "effects.net: an empty list; for no network write net: none"},
+	        {"{net: all}",
+	         "effects.net: expected none or a list of \"host:port\", got \"all\""},
+	        {"{net: {a: 1}}",
+	         "effects.net: expected none or a list of \"host:port\", got a mapping"},
+	        {"{net: [443]}", "effects.net[0]: expected a string, got a number"},
+	        {"{net: [example.com]}",
+	         "effects.net[0]: endpoint \"example.com\": expected \"host:port\""},
+	        {"{net: [\"example.com:0\"]}",
+	         "endpoint \"example.com:0\": the port must be a number from 1 to 65535 written "
+	         "plainly"},
+	        {"{net: [\"example.com:65536\"]}", "the port must be a number from 1 to 65535"},
+	        {"{net: [\"example.com:080\"]}", "the port must be a number from 1 to 65535"},
+	        {"{net: [\"example.com:+80\"]}", "the port must be a number from 1 to 65535"},
+	        {"{net: [\"example.com: 80\"]}", "the port must be a number from 1 to 65535"},
+	        {"{net: [\"example.com:\"]}", "the port must be a number from 1 to 65535"},
+	        {"{net: [\"example.com:4430000\"]}", "the port must be a number from 1 to 65535"},
+	        {"{net: [\":443\"]}", "endpoint \":443\": the host must be 1 to 253 bytes"},
+	        {"{net: [\"-bad.com:443\"]}", "endpoint \"-bad.com:443\": invalid host name"},
+	        {"{net: [\"bad-.com:443\"]}", "invalid host name"},
+	        {"{net: [\"a..b:443\"]}", "invalid host name"},
+	        {"{net: [\"exa_mple.com:443\"]}", "invalid host name"},
+	        {"{net: [\"example.com.:443\"]}", "invalid host name"},
+	        {"{net: [\"a b:443\"]}", "invalid host name"},
+	        {"{net: "
+	         "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com:1\"]}",
+	         "invalid host name"},
+	        {"{net: [\"256.1.1.1:443\"]}",
+	         "endpoint \"256.1.1.1:443\": invalid IPv4 address (a dotted quad)"},
+	        {"{net: [\"1.2.3:443\"]}", "invalid IPv4 address"},
+	        {"{net: [\"01.2.3.4:443\"]}", "invalid IPv4 address"},
+	        {"{net: [\"::1:443\"]}",
+	         "endpoint \"::1:443\": an IPv6 address must be in brackets, as in "
+	         "\"[::1]:443\""},
+	        {"{net: [\"[::1]\"]}", "endpoint \"[::1]\": expected \"[IPv6]:port\""},
+	        {"{net: [\"[::1]443\"]}", "expected \"[IPv6]:port\""},
+	        {"{net: [\"[::g]:443\"]}", "endpoint \"[::g]:443\": invalid IPv6 address"},
+	        {"{net: [\"[1.2.3.4]:443\"]}", "invalid IPv6 address"},
+	        {"{net: [\"[fe80::1%eth0]:443\"]}", "invalid IPv6 address"},
+	        {"{net: [\"[]:443\"]}", "the host must be 1 to 253 bytes"},
+	        {"{net: [\"[::1]:0\"]}", "the port must be a number from 1 to 65535"},
+	        {"{net: [\"a.com:443\", \"A.COM:443\"]}",
+	         "effects.net[1]: duplicate endpoint \"A.COM:443\""},
+	        {"{net: [\"[::1]:443\", \"[0:0::1]:443\"]}", "duplicate endpoint \"[0:0::1]:443\""},
+	        /* limits */
+	        {"{limits: {memory: 1GiB, disk: 1GiB}}",
+	         "actions.Finish.effects.limits: unknown key \"disk\""},
+	        {"{limits: 5}", "effects.limits: expected a mapping, got a number"},
+	        {"{limits: {memory: 512KiB}}",
+	         "effects.limits.memory: 524288 bytes is out of range [1MiB, 64GiB]"},
+	        {"{limits: {memory: 65GiB}}", "bytes is out of range [1MiB, 64GiB]"},
+	        {"{limits: {memory: 1048575}}",
+	         "effects.limits.memory: 1048575 bytes is out of range [1MiB, 64GiB]"},
+	        {"{limits: {memory: 256MB}}",
+	         "effects.limits.memory: expected a size: an integer number of bytes, or digits "
+	         "and KiB, MiB, GiB or TiB, such as \"256MiB\""},
+	        {"{limits: {memory: 256mib}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {memory: \"256 MiB\"}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {memory: 0256MiB}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {memory: 1.5GiB}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {memory: 1.5}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {memory: -1}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {memory: \"1048576\"}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {memory: 99999999TiB}}", "effects.limits.memory: expected a size"},
+	        {"{limits: {file_size: 1023}}",
+	         "effects.limits.file_size: 1023 bytes is out of range [1KiB, 1TiB]"},
+	        {"{limits: {file_size: 2TiB}}", "is out of range [1KiB, 1TiB]"},
+	        {"{limits: {file_size: 64MB}}", "effects.limits.file_size: expected a size"},
+	        {"{limits: {cpu: 30x}}",
+	         "effects.limits.cpu: expected a duration such as \"120s\", \"10m\" or \"6h\""},
+	        {"{limits: {cpu: 0s}}", "effects.limits.cpu: expected a duration"},
+	        {"{limits: {procs: 0}}", "effects.limits.procs: 0 is out of range [1, 4096]"},
+	        {"{limits: {procs: 4097}}", "effects.limits.procs: 4097 is out of range [1, 4096]"},
+	        {"{limits: {procs: 1.5}}", "effects.limits.procs: expected an integer"},
+	        {"{limits: {procs: 32k}}", "effects.limits.procs: expected an integer"},
+	        {"{limits: {open_files: 15}}",
+	         "effects.limits.open_files: 15 is out of range [16, 65536]"},
+	        {"{limits: {open_files: 65537}}", "65537 is out of range [16, 65536]"},
+	        /* downgrade and the mapping itself */
+	        {"{downgrade: [docker]}",
+	         "effects.downgrade[0]: unknown feature \"docker\"; expected landlock_fs, "
+	         "landlock_net, landlock_scope, netns, seccomp or pids"},
+	        {"{downgrade: [netns, seccomp, netns]}",
+	         "effects.downgrade[2]: duplicate feature \"netns\""},
+	        {"{downgrade: netns}", "effects.downgrade: expected a list, got a string"},
+	        {"{downgrade: [landlock_fs, landlock_net, landlock_scope, netns, seccomp, pids, "
+	         "pids]}",
+	         "effects.downgrade: more than 6 entries"},
+	        {"{downgrade: [NETNS]}", "unknown feature \"NETNS\""},
+	        {"{sandbox: true}", "actions.Finish.effects: unknown key \"sandbox\""},
+	        {"{read: [/a], exec: [/b]}", "actions.Finish.effects: unknown key \"exec\""},
+	        {"none", "actions.Finish.effects: expected a mapping, got a string"},
+	};
+	char buf[512];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(buf, sizeof buf, FINISH_RUN "    effects: %s", cases[i].effects);
+		expect_line_error(24, buf, cases[i].want, 25);
+	}
+	/* effects belong to the action, not to run */
+	expect_line_error(24,
+	                  "    run: {program: bin/finish, sha256: " PIN ", effects: {net: none}}",
+	                  "actions.Finish.run: unknown key \"effects\"", 24);
+
+	/* at most 64 paths in a list, each at most 1024 bytes */
+	char *many = malloc(4096), *text;
+	assert_non_null(many);
+	int n = snprintf(many, 4096, FINISH_RUN "    effects:\n      read: [/p0");
+	for (int i = 1; i < PW_EFFECTS_MAX_PATHS + 1; i++)
+		n += snprintf(many + n, 4096 - (size_t)n, ", /p%d", i);
+	snprintf(many + n, 4096 - (size_t)n, "]");
+	expect_line_error(24, many, "actions.Finish.effects.read: more than 64 entries", 26);
+	text = replaced(many, ", /p64]", "]");
+	char *ok = with_line(24, text);
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	assert_int_equal(parse(ok, &spec, &d), PW_OK);
+	pw_effects e;
+	pw_action_effects(pw_spec_action(spec, "Finish"), &e);
+	assert_int_equal(e.n_read, PW_EFFECTS_MAX_PATHS);
+	assert_string_equal(e.read[63], "/p63");
+	pw_spec_free(spec);
+	pw_diag_release(&d);
+	free(ok);
+	free(text);
+
+	size_t cap = PW_EFFECTS_PATH_MAX + 512;
+	char *lng = malloc(cap);
+	assert_non_null(lng);
+	size_t head = (size_t)snprintf(lng, cap, FINISH_RUN "    effects: {write: [\"");
+	memset(lng + head, 'a', PW_EFFECTS_PATH_MAX);
+	lng[head] = '/';
+	snprintf(lng + head + PW_EFFECTS_PATH_MAX, cap - head - PW_EFFECTS_PATH_MAX, "\"]}");
+	text = with_line(24, lng);
+	pw_spec *sp = NULL;
+	assert_int_equal(parse(text, &sp, &d), PW_OK); /* exactly 1024 bytes */
+	pw_spec_free(sp);
+	pw_diag_release(&d);
+	free(text);
+	lng[head + PW_EFFECTS_PATH_MAX] = 'b';
+	snprintf(lng + head + PW_EFFECTS_PATH_MAX + 1, cap - head - PW_EFFECTS_PATH_MAX - 1,
+	         "\"]}");
+	expect_line_error(24, lng, "longer than 1024 bytes", 25);
+	free(lng);
+	free(many);
+}
+
+/* text (Finish's run line and what follows it) in place of line 24; must load cleanly. */
+static pw_spec *load_finish(const char *text)
+{
+	char *t = with_line(24, text);
+	pw_diag d = PW_DIAG_INIT;
+	pw_spec *spec = NULL;
+	if (parse(t, &spec, &d) != PW_OK || d.n != 0) {
+		for (size_t k = 0; k < d.n; k++)
+			fprintf(stderr, "  %u:%u: %s\n", d.items[k].line, d.items[k].col,
+			        d.items[k].msg);
+		fail_msg("spec does not load cleanly:\n%s", text);
+	}
+	pw_diag_release(&d);
+	free(t);
+	return spec;
+}
+
+static void test_effects_defaults(void **state)
+{
+	(void)state;
+	pw_effects e;
+	pw_spec *spec = load_finish(FINISH_RUN);
+	pw_action_effects(pw_spec_action(spec, "Finish"), &e);
+	assert_int_equal(e.n_read, 0);
+	assert_int_equal(e.n_write, 1);
+	assert_string_equal(e.write[0], "{run.dir}");
+	assert_int_equal(e.n_net, 0);
+	assert_int_equal(e.memory, PW_LIMIT_MEMORY_DEFAULT);
+	assert_int_equal(e.memory, 1024 * 1024 * 1024);
+	assert_int_equal(e.wall_ms, 60000);
+	assert_int_equal(e.cpu_ms, 60000);
+	assert_int_equal(e.procs, 64);
+	assert_int_equal(e.file_size, (uint64_t)1 << 30);
+	assert_int_equal(e.open_files, 256);
+	assert_int_equal(e.downgrade, 0);
+	assert_int_equal(pw_effects_needs(&e), PW_FEAT_LANDLOCK_FS | PW_FEAT_LANDLOCK_SCOPE |
+	                                               PW_FEAT_SECCOMP | PW_FEAT_PIDS |
+	                                               PW_FEAT_NETNS);
+	pw_spec_free(spec);
+
+	/* cpu defaults to run.timeout; an empty effects and limits change nothing else */
+	spec = load_finish("    run: {program: bin/finish, sha256: " PIN ", timeout: 5m}\n"
+	                   "    effects: {net: none, limits: {}}");
+	pw_action_effects(pw_spec_action(spec, "Finish"), &e);
+	assert_int_equal(e.wall_ms, 300000);
+	assert_int_equal(e.cpu_ms, 300000);
+	assert_int_equal(e.n_net, 0);
+	assert_int_equal(e.n_write, 1);
+	assert_string_equal(e.write[0], "{run.dir}");
+	assert_int_equal(e.procs, PW_LIMIT_PROCS_DEFAULT);
+	assert_int_equal(e.open_files, PW_LIMIT_OPEN_FILES_DEFAULT);
+	pw_spec_free(spec);
+
+	/* write: [] is no write at all, not the default */
+	spec = load_finish(FINISH_RUN "    effects: {write: [], read: []}");
+	pw_action_effects(pw_spec_action(spec, "Finish"), &e);
+	assert_int_equal(e.n_write, 0);
+	assert_int_equal(e.n_read, 0);
+	pw_spec_free(spec);
+
+	/* Prepare has no effects either: the same defaults */
+	spec = load_finish(FINISH_RUN "    effects: {write: [/tmp]}");
+	pw_action_effects(pw_spec_action(spec, "Prepare"), &e);
+	assert_int_equal(e.n_write, 1);
+	assert_string_equal(e.write[0], "{run.dir}");
+	pw_spec_free(spec);
+}
+
+static void test_effects_values(void **state)
+{
+	(void)state;
+	pw_effects e;
+	pw_spec *spec = load_finish(
+	        "    run: {program: bin/finish, sha256: " PIN ", timeout: 2m}\n"
+	        "    effects:\n"
+	        "      read: [\"{spec.dir}/data\", /etc/ssl/certs, /, \"{spec.dir}\", "
+	        "/a.b/..c/...]\n"
+	        "      write: [\"{run.dir}\", \"{run.dir}/out\", /tmp/x]\n"
+	        "      net: [\"[::1]:443\", \"Example.COM:8443\", \"10.0.0.1:1\", "
+	        "\"[2001:db8::1]:65535\", \"a-b.c0:80\", \"[::ffff:1.2.3.4]:22\", \"x:443\", "
+	        "\"x:444\"]\n"
+	        "      limits: {memory: 256MiB, cpu: 30s, procs: 32, file_size: 64MiB, open_files: "
+	        "64}\n"
+	        "      downgrade: [netns, landlock_scope]\n");
+	pw_action_effects(pw_spec_action(spec, "Finish"), &e);
+	assert_int_equal(e.n_read, 5);
+	assert_string_equal(e.read[0], "{spec.dir}/data");
+	assert_string_equal(e.read[1], "/etc/ssl/certs");
+	assert_string_equal(e.read[2], "/");
+	assert_string_equal(e.read[3], "{spec.dir}");
+	assert_string_equal(e.read[4], "/a.b/..c/...");
+	assert_int_equal(e.n_write, 3);
+	assert_string_equal(e.write[0], "{run.dir}");
+	assert_string_equal(e.write[1], "{run.dir}/out");
+	assert_string_equal(e.write[2], "/tmp/x");
+	assert_int_equal(e.n_net, 8);
+	assert_string_equal(e.net[0].host, "::1");
+	assert_int_equal(e.net[0].port, 443);
+	assert_string_equal(e.net[1].host, "Example.COM");
+	assert_int_equal(e.net[1].port, 8443);
+	assert_string_equal(e.net[2].host, "10.0.0.1");
+	assert_int_equal(e.net[2].port, 1);
+	assert_string_equal(e.net[3].host, "2001:db8::1");
+	assert_int_equal(e.net[3].port, 65535);
+	assert_string_equal(e.net[4].host, "a-b.c0");
+	assert_string_equal(e.net[5].host, "::ffff:1.2.3.4");
+	assert_int_equal(e.net[5].port, 22);
+	assert_int_equal(e.net[7].port, 444);
+	assert_int_equal(e.memory, 256u << 20);
+	assert_int_equal(e.cpu_ms, 30000);
+	assert_int_equal(e.wall_ms, 120000);
+	assert_int_equal(e.procs, 32);
+	assert_int_equal(e.file_size, 64u << 20);
+	assert_int_equal(e.open_files, 64);
+	assert_int_equal(e.downgrade, PW_FEAT_NETNS | PW_FEAT_LANDLOCK_SCOPE);
+	assert_int_equal(pw_effects_needs(&e), PW_FEAT_LANDLOCK_FS | PW_FEAT_LANDLOCK_SCOPE |
+	                                               PW_FEAT_SECCOMP | PW_FEAT_PIDS |
+	                                               PW_FEAT_LANDLOCK_NET);
+	char id[PW_WORKFLOW_ID_LEN + 1], base[PW_WORKFLOW_ID_LEN + 1];
+	memcpy(id, spec->workflow_id, sizeof id);
+	pw_spec_free(spec);
+	id_of(base_spec(), base);
+	assert_string_not_equal(id, base); /* effects are part of the spec's meaning */
+
+	/* the bounds themselves, in bytes and in units */
+	spec = load_finish(FINISH_RUN "    effects:\n"
+	                              "      limits: {memory: 1048576, file_size: 1TiB, procs: 1, "
+	                              "open_files: 16, cpu: 1ms}");
+	pw_action_effects(pw_spec_action(spec, "Finish"), &e);
+	assert_int_equal(e.memory, PW_LIMIT_MEMORY_MIN);
+	assert_int_equal(e.file_size, PW_LIMIT_FILE_SIZE_MAX);
+	assert_int_equal(e.procs, 1);
+	assert_int_equal(e.open_files, 16);
+	assert_int_equal(e.cpu_ms, 1);
+	assert_int_equal(e.wall_ms, 60000);
+	pw_spec_free(spec);
+	spec = load_finish(FINISH_RUN "    effects:\n"
+	                              "      limits: {memory: 64GiB, file_size: 1KiB, procs: 4096, "
+	                              "open_files: 65536, cpu: 90}\n"
+	                              "      downgrade: [landlock_fs, landlock_net, "
+	                              "landlock_scope, netns, seccomp, pids]");
+	pw_action_effects(pw_spec_action(spec, "Finish"), &e);
+	assert_int_equal(e.memory, PW_LIMIT_MEMORY_MAX);
+	assert_int_equal(e.file_size, 1024);
+	assert_int_equal(e.procs, 4096);
+	assert_int_equal(e.open_files, 65536);
+	assert_int_equal(e.cpu_ms, 90000);
+	assert_int_equal(e.downgrade, PW_FEAT_ALL);
+	pw_spec_free(spec);
+}
+
+static void test_features(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"landlock_fs", "landlock_net", "landlock_scope",
+	                                    "netns",       "seccomp",      "pids"};
+	unsigned all = 0;
+	for (unsigned i = 0; i < PW_FEAT_COUNT; i++) {
+		assert_string_equal(pw_feature_name(1u << i), names[i]);
+		assert_int_equal(pw_feature_by_name(names[i]), 1u << i);
+		all |= pw_feature_by_name(names[i]);
+	}
+	assert_int_equal(all, PW_FEAT_ALL);
+	assert_int_equal(PW_FEAT_NETNS, pw_feature_by_name("netns"));
+	assert_null(pw_feature_name(0));
+	assert_null(pw_feature_name(3));
+	assert_null(pw_feature_name(1u << PW_FEAT_COUNT));
+	assert_int_equal(pw_feature_by_name(""), 0);
+	assert_int_equal(pw_feature_by_name("Netns"), 0);
+
+	pw_effects e;
+	memset(&e, 0, sizeof e);
+	assert_int_equal(pw_effects_needs(&e), PW_FEAT_ALL & ~PW_FEAT_LANDLOCK_NET);
+	e.n_net = 1;
+	assert_int_equal(pw_effects_needs(&e), PW_FEAT_ALL & ~PW_FEAT_NETNS);
+
+	pw_endpoint a, b;
+	assert_null(pw_endpoint_parse("[::1]:443", &a));
+	assert_string_equal(a.host, "::1");
+	assert_int_equal(a.port, 443);
+	assert_null(pw_endpoint_parse("[0::1]:443", &b));
+	assert_true(pw_endpoint_same(&a, &b));
+	assert_null(pw_endpoint_parse("[::1]:444", &b));
+	assert_false(pw_endpoint_same(&a, &b));
+	assert_null(pw_endpoint_parse("127.0.0.1:443", &b));
+	assert_false(pw_endpoint_same(&a, &b));
+	assert_non_null(pw_endpoint_parse("", &b));
+	assert_non_null(pw_endpoint_parse("[", &b));
+	assert_non_null(pw_endpoint_parse("[:1", &b));
+	assert_non_null(pw_endpoint_parse(":", &b));
+
+	assert_null(pw_effects_path_problem("/"));
+	assert_null(pw_effects_path_problem("{run.dir}"));
+	assert_non_null(pw_effects_path_problem("/."));
+	assert_non_null(pw_effects_path_problem("{run.dir}/.."));
+	assert_non_null(pw_effects_path_problem("{run.dir"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +1044,10 @@ int main(void)
 	        cmocka_unit_test(test_escalate_refusals),
 	        cmocka_unit_test(test_action_errors_refusals),
 	        cmocka_unit_test(test_escalate_accepted),
+	        cmocka_unit_test(test_effects_refusals),
+	        cmocka_unit_test(test_effects_defaults),
+	        cmocka_unit_test(test_effects_values),
+	        cmocka_unit_test(test_features),
 	        cmocka_unit_test(test_capability_order),
 	        cmocka_unit_test(test_unreachable_warning),
 	        cmocka_unit_test(test_diag_reuse),
