@@ -5,7 +5,7 @@
 #   make asan    the unit, CLI and fuzz (corpus replay) suites under AddressSanitizer + UBSan
 #   make fuzz    each libFuzzer harness for FUZZ_SECONDS (60) with clang; not part of make test
 #   make format  reformat the C sources; make format-check verifies them
-#   make bench   the verify and MCP latency benchmarks (bench/README.md), release build-bench
+#   make bench   the verify, MCP latency and sandbox spawn benchmarks (bench/README.md), release build-bench
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -50,6 +50,7 @@ bench: setup
 	@ninja -C $(BENCH_BUILD) pitwall gen_log timed mcp_latency >/dev/null || ninja -C $(BENCH_BUILD)
 	@bench/verify.sh $(BENCH_BUILD)
 	@bench/mcp_latency.sh $(BENCH_BUILD)
+	@bench/spawn.sh $(BENCH_BUILD)
 
 format:
 	@clang-format -i $(C_SOURCES)

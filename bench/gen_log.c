@@ -243,9 +243,20 @@ static pw_verdict call(gen *g, const char *agent, const char *action, const char
 		observed o;
 		execute(g, a, in, &o);
 		int64_t end = g->now + (int64_t)o.duration_ms + 1;
-		pw_exec_record rec = {
-		        o.how,         o.exit_status,  o.signal,           o.result, o.stderr_tail,
-		        o.duration_ms, o.stdout_bytes, o.stdout_truncated, o.why,    1};
+		pw_exec_record rec = {o.how,
+		                      o.exit_status,
+		                      o.signal,
+		                      o.result,
+		                      o.stderr_tail,
+		                      o.duration_ms,
+		                      o.stdout_bytes,
+		                      o.stdout_truncated,
+		                      o.why,
+		                      1,
+		                      false,
+		                      0,
+		                      0,
+		                      0};
 		append(g, pw_record_result(g->spec, a, &g->run, in, call_id, &rec, end, NULL), end);
 		json_decref(o.result);
 		json_decref(o.stderr_tail);

@@ -112,6 +112,29 @@ static void random_run_id(char out[65])
 	snprintf(out, 65, "run-%s", hex);
 }
 
+pw_status pw_broker_sandbox_check(const pw_spec *spec, char *err, size_t errlen)
+{
+	const pw_sandbox_kernel *k = pw_sandbox_kernel_probe();
+	pw_effects *e = malloc(sizeof *e); /* about 17 KiB: not on the stack */
+	if (e == NULL)
+		return PW_ERR_NOMEM;
+	pw_status st = PW_OK;
+	for (size_t i = 0; i < spec->n_actions && st == PW_OK; i++) {
+		pw_action_effects(&spec->actions[i], e);
+		unsigned refused = pw_sandbox_refused(k, pw_effects_needs(e), e->downgrade);
+		if (refused == 0)
+			continue;
+		unsigned bit = refused & (~refused + 1);
+		set_err(err, errlen,
+		        "action %s needs %s, which this kernel cannot enforce (Landlock ABI %d); "
+		        "list it in the action's effects.downgrade to run without it",
+		        spec->actions[i].name, pw_feature_name(bit), k->landlock_abi);
+		st = PW_ERR_UNSUPPORTED;
+	}
+	free(e);
+	return st;
+}
+
 pw_status pw_broker_start(const char *db_path, const char *spec_path, const char *run_id,
                           const char *agent, json_t **reply, char *err, size_t errlen)
 {
@@ -144,6 +167,8 @@ pw_status pw_broker_start(const char *db_path, const char *spec_path, const char
 		return st;
 	}
 	pw_diag_release(&diag);
+	if ((st = pw_broker_sandbox_check(sf.spec, err, errlen)) != PW_OK)
+		goto out;
 
 	spec_abs = realpath(spec_path, NULL);
 	db_dir = pw_path_dir_abs(db_path);

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/spec.h"
 
 #define PW_AGENT_DEFAULT        "agent"
 #define PW_LOCK_WAIT_MS_DEFAULT 5000u
@@ -61,6 +62,14 @@ typedef struct pw_broker_opts {
 PW_MUST_CHECK pw_status pw_broker_start(const char *db_path, const char *spec_path,
                                         const char *run_id, const char *agent, json_t **reply,
                                         char *err, size_t errlen);
+
+/*
+ * Whether this kernel can enforce every action's effects (docs/SPEC.md,
+ * *effects*): PW_OK if so; PW_ERR_UNSUPPORTED with the first action that needs a
+ * sandbox feature the kernel lacks and does not accept running without it
+ * (effects.downgrade) named in err; PW_ERR_NOMEM.
+ */
+PW_MUST_CHECK pw_status pw_broker_sandbox_check(const pw_spec *spec, char *err, size_t errlen);
 
 /*
  * Open run run_id of the ledger o->db_path for calls. PW_ERR_NOTFOUND:

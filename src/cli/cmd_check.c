@@ -10,8 +10,11 @@
 
 #include "core/json.h"
 
+#include "broker/broker.h"
 #include "cli/cli.h"
+#include "core/effects.h"
 #include "core/hash.h"
+#include "exec/sandbox.h"
 #include "io/file.h"
 #include "io/specfile.h"
 
@@ -57,6 +60,79 @@ static int load(const char *cmd, int argc, char **argv, pw_specfile *sf, int qui
 	return st == PW_OK ? PW_EXIT_OK : PW_EXIT_USAGE;
 }
 
+/* A byte count as the spec writes it: the largest unit that divides it. */
+static void put_size(uint64_t n)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	int u = -1;
+	while (u < 3 && n >= 1024 && n % 1024 == 0) {
+		n /= 1024;
+		u++;
+	}
+	printf("%llu%s", (unsigned long long)n, u < 0 ? "" : units[u]);
+}
+
+static void put_ms(uint64_t ms)
+{
+	if (ms % 1000 == 0)
+		printf("%llus", (unsigned long long)(ms / 1000));
+	else
+		printf("%llums", (unsigned long long)ms);
+}
+
+static void put_features(unsigned set)
+{
+	const char *sep = "";
+	for (unsigned i = 0; i < PW_FEAT_COUNT; i++)
+		if (set & (1u << i)) {
+			printf("%s%s", sep, pw_feature_name(1u << i));
+			sep = " ";
+		}
+	if (*sep == '\0')
+		printf("none");
+}
+
+/* What each action may do (its effects, defaults applied) and what this kernel enforces. */
+static void put_effects(const pw_spec *spec, pw_effects *e)
+{
+	const pw_sandbox_kernel *k = pw_sandbox_kernel_probe();
+	printf("sandbox: Landlock ABI %d; available: ", k->landlock_abi);
+	put_features(k->available);
+	printf("\n");
+	for (size_t i = 0; i < spec->n_actions; i++) {
+		pw_action_effects(&spec->actions[i], e);
+		printf("action %s\n  read:    the program, the system base", spec->actions[i].name);
+		for (size_t j = 0; j < e->n_read; j++) {
+			printf(", ");
+			pw_cli_put_escaped(stdout, e->read[j]);
+		}
+		printf("\n  write:   ");
+		for (size_t j = 0; j < e->n_write; j++) {
+			printf("%s", j ? ", " : "");
+			pw_cli_put_escaped(stdout, e->write[j]);
+		}
+		printf("%s\n  net:     ", e->n_write ? "" : "nothing");
+		for (size_t j = 0; j < e->n_net; j++)
+			printf(strchr(e->net[j].host, ':') ? "%s[%s]:%u" : "%s%s:%u", j ? ", " : "",
+			       e->net[j].host, (unsigned)e->net[j].port);
+		printf("%s\n  limits:  memory ", e->n_net ? " (TCP)" : "none");
+		put_size(e->memory);
+		printf(", cpu ");
+		put_ms(e->cpu_ms);
+		printf(", wall ");
+		put_ms(e->wall_ms);
+		printf(", procs %u, file_size ", e->procs);
+		put_size(e->file_size);
+		printf(", open_files %u\n  needs:   ", e->open_files);
+		put_features(pw_effects_needs(e));
+		if (e->downgrade) {
+			printf("\n  accepts running without: ");
+			put_features(e->downgrade);
+		}
+		printf("\n");
+	}
+}
+
 int pw_cmd_check(int argc, char **argv)
 {
 	pw_specfile sf;
@@ -64,8 +140,21 @@ int pw_cmd_check(int argc, char **argv)
 	if (rc != PW_EXIT_OK)
 		return rc;
 	printf("workflow_id %s\n", sf.spec->workflow_id);
+	pw_effects *e = malloc(sizeof *e); /* about 17 KiB: not on the stack */
+	char err[512];
+	pw_status st = e ? pw_broker_sandbox_check(sf.spec, err, sizeof err) : PW_ERR_NOMEM;
+	if (e != NULL)
+		put_effects(sf.spec, e);
+	if (st == PW_ERR_UNSUPPORTED) {
+		fprintf(stderr, "%s: refused: SANDBOX_UNAVAILABLE: %s\n", argv[0], err);
+		rc = PW_EXIT_REJECTED;
+	} else if (st != PW_OK) {
+		fprintf(stderr, "%s: %s\n", argv[0], pw_status_name(st));
+		rc = PW_EXIT_FAILURE;
+	}
+	free(e);
 	pw_specfile_release(&sf);
-	return PW_EXIT_OK;
+	return rc;
 }
 
 int pw_cmd_id(int argc, char **argv)

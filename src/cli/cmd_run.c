@@ -178,6 +178,10 @@ int pw_cmd_run(int argc, char **argv)
 	json_t *reply = NULL;
 	pw_status st = pw_broker_start(db, o.pos[0], o.run_id, o.as ? o.as : "operator", &reply,
 	                               err, sizeof err);
+	if (st == PW_ERR_UNSUPPORTED) {
+		pw_cli_error("run start", "refused: SANDBOX_UNAVAILABLE: %s", err);
+		return PW_EXIT_REJECTED;
+	}
 	if (st != PW_OK) {
 		pw_cli_error("run start", "%s", err);
 		return PW_EXIT_USAGE;

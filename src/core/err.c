@@ -17,6 +17,7 @@ const char *pw_status_name(pw_status st)
 	case PW_ERR_NOTFOUND: return "not_found";
 	case PW_ERR_PERM: return "permission";
 	case PW_ERR_INTERNAL: return "internal";
+	case PW_ERR_UNSUPPORTED: return "unsupported";
 	default: return "unknown";
 	}
 }

@@ -12,19 +12,20 @@
 
 typedef enum pw_status {
 	PW_OK = 0,
-	PW_ERR_NOMEM,     /* an allocation failed */
-	PW_ERR_TOO_LARGE, /* input over its size cap */
-	PW_ERR_TOO_DEEP,  /* input over its nesting cap */
-	PW_ERR_SYNTAX,    /* malformed JSON or YAML */
-	PW_ERR_UTF8,      /* invalid UTF-8 or a lone surrogate */
-	PW_ERR_DUPKEY,    /* an object or mapping repeats a key */
-	PW_ERR_NUMBER,    /* a number JSON cannot hold (NaN, Infinity, overflow) */
-	PW_ERR_INVALID,   /* well-formed but not valid (schema, spec, rule) */
-	PW_ERR_LIMIT,     /* an evaluation bound (steps, depth) was hit */
-	PW_ERR_IO,        /* a read or write failed */
-	PW_ERR_NOTFOUND,  /* a file or name does not exist */
-	PW_ERR_PERM,      /* refused for safety (permissions, pins) */
-	PW_ERR_INTERNAL,  /* a bug: an invariant did not hold */
+	PW_ERR_NOMEM,       /* an allocation failed */
+	PW_ERR_TOO_LARGE,   /* input over its size cap */
+	PW_ERR_TOO_DEEP,    /* input over its nesting cap */
+	PW_ERR_SYNTAX,      /* malformed JSON or YAML */
+	PW_ERR_UTF8,        /* invalid UTF-8 or a lone surrogate */
+	PW_ERR_DUPKEY,      /* an object or mapping repeats a key */
+	PW_ERR_NUMBER,      /* a number JSON cannot hold (NaN, Infinity, overflow) */
+	PW_ERR_INVALID,     /* well-formed but not valid (schema, spec, rule) */
+	PW_ERR_LIMIT,       /* an evaluation bound (steps, depth) was hit */
+	PW_ERR_IO,          /* a read or write failed */
+	PW_ERR_NOTFOUND,    /* a file or name does not exist */
+	PW_ERR_PERM,        /* refused for safety (permissions, pins) */
+	PW_ERR_INTERNAL,    /* a bug: an invariant did not hold */
+	PW_ERR_UNSUPPORTED, /* this system cannot enforce what is asked (a kernel feature) */
 } pw_status;
 
 /* Stable lowercase name of a status, e.g. "too_large". Never NULL. */

@@ -19,11 +19,13 @@
  */
 #include "exec/sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -33,6 +35,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -53,12 +56,12 @@
 #define LL_FS_REFER               (1ull << 13)       /* ABI 2 */
 #define LL_FS_TRUNCATE            (1ull << 14)       /* ABI 3 */
 #define LL_FS_IOCTL_DEV           (1ull << 15)       /* ABI 5 */
-#define LL_FS_FILE_RIGHTS \
+#define LL_FS_FILE_RIGHTS                                                                          \
 	(LL_FS_EXECUTE | LL_FS_WRITE_FILE | LL_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
-#define LL_NET_BIND_TCP                (1ull << 0) /* ABI 4 */
-#define LL_NET_CONNECT_TCP             (1ull << 1)
-#define LL_SCOPE_ABSTRACT_UNIX_SOCKET  (1ull << 0) /* ABI 6 */
-#define LL_SCOPE_SIGNAL                (1ull << 1)
+#define LL_NET_BIND_TCP               (1ull << 0) /* ABI 4 */
+#define LL_NET_CONNECT_TCP            (1ull << 1)
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ull << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL               (1ull << 1)
 
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
@@ -76,7 +79,11 @@ struct ll_net_port {
 	uint64_t port;
 };
 
-#define CHILD_STACK  (64 * 1024)
+#define CHILD_STACK (64 * 1024)
+#define ROOT_LOCKED                                                                                \
+	(SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |                           \
+	 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |   \
+	 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED)
 #define RMDIR_TRIES  100 /* 1 ms apart: how long a run's cgroup may take to empty */
 #define MAX_LIMITS   5
 #define MAP_LINE_MAX 48
@@ -84,9 +91,24 @@ struct ll_net_port {
 /* Always readable (and executable) by a program, whatever its effects: what a dynamically
    linked program and a POSIX shell need to start. Paths that do not exist are skipped. */
 static const char *const base_read[] = {
-        "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc/ld.so.cache",
-        "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd", "/etc/group",
-        "/etc/nsswitch.conf", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+        "/usr",
+        "/bin",
+        "/sbin",
+        "/lib",
+        "/lib64",
+        "/lib32",
+        "/libx32",
+        "/etc/ld.so.cache",
+        "/etc/ld.so.conf",
+        "/etc/ld.so.conf.d",
+        "/etc/localtime",
+        "/etc/passwd",
+        "/etc/group",
+        "/etc/nsswitch.conf",
+        "/dev/zero",
+        "/dev/full",
+        "/dev/random",
+        "/dev/urandom",
 };
 /* Readable too when the action declares network endpoints: name resolution and TLS roots. */
 static const char *const base_read_net[] = {
@@ -135,17 +157,17 @@ static const char *const step_names[] = {
 
 struct pw_sandbox_prep {
 	const pw_sandbox_kernel *k;
-	int ruleset_fd;                 /* -1 without Landlock */
-	const struct sock_fprog *bpf;   /* cached per process; NULL without seccomp */
-	int cgroup_fd;                  /* cgroup.procs of the run's cgroup; -1 if none */
-	char cgroup_dir[512];           /* "" if none */
-	int devnull;                    /* /dev/null, read-only */
-	int user_fd;                    /* borrowed from the probe: the user namespace to enter, or -1 */
-	int net_fd;                     /* borrowed likewise: the network namespace to enter, or -1 */
+	int ruleset_fd;               /* -1 without Landlock */
+	const struct sock_fprog *bpf; /* cached per process; NULL without seccomp */
+	int cgroup_fd;                /* cgroup.procs of the run's cgroup; -1 if none */
+	char cgroup_dir[512];         /* "" if none */
+	int devnull;                  /* /dev/null, read-only; the process keeps it open */
+	int user_fd; /* borrowed from the probe: the user namespace to enter, or -1 */
+	int net_fd;  /* borrowed likewise: the network namespace to enter, or -1 */
 	int limit_res[MAX_LIMITS];
 	struct rlimit limit_val[MAX_LIMITS];
 	int n_limits;
-	int cap_last; /* highest capability number to drop from the bounding set */
+	bool lock_root; /* set the securebits that keep root from regaining capabilities */
 	pw_sandbox_report report;
 };
 
@@ -197,6 +219,7 @@ typedef struct ns_maker {
 } ns_maker;
 
 static long write_proc(const char *name, const char *text);
+static void remove_stale_cgroups(const char *dir);
 
 __attribute__((no_sanitize("address", "undefined"))) static int ns_child(void *arg)
 {
@@ -209,7 +232,8 @@ __attribute__((no_sanitize("address", "undefined"))) static int ns_child(void *a
 		syscall(SYS_exit, 1);
 	/* CLONE_FILES: these land in the parent's fd table. */
 	if (m->flags & CLONE_NEWUSER)
-		m->user_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+		m->user_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/user",
+		                          O_RDONLY | O_CLOEXEC);
 	m->net_fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	syscall(SYS_exit, 0);
 	return 0;
@@ -220,8 +244,10 @@ __attribute__((no_sanitize("address", "undefined"))) static int ns_child(void *a
 static bool make_namespaces(int flags, int *user_fd, int *net_fd)
 {
 	ns_maker m = {.flags = flags, .user_fd = -1, .net_fd = -1};
-	snprintf(m.uid_map, sizeof m.uid_map, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
-	snprintf(m.gid_map, sizeof m.gid_map, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
+	snprintf(m.uid_map, sizeof m.uid_map, "%u %u 1\n", (unsigned)geteuid(),
+	         (unsigned)geteuid());
+	snprintf(m.gid_map, sizeof m.gid_map, "%u %u 1\n", (unsigned)getegid(),
+	         (unsigned)getegid());
 	void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
 	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
@@ -329,8 +355,11 @@ const pw_sandbox_kernel *pw_sandbox_kernel_probe(void)
 	k.netns = make_namespaces(root ? CLONE_NEWNET : CLONE_NEWUSER | CLONE_NEWNET, &k.user_fd,
 	                          &k.net_fd);
 	bool userns = !root && k.user_fd >= 0;
-	if (root)
+	if (root) {
 		find_pids_dir(k.pids_dir, sizeof k.pids_dir);
+		if (k.pids_dir[0] != '\0')
+			remove_stale_cgroups(k.pids_dir);
+	}
 	/* As another user, RLIMIT_NPROC binds; set inside a new user namespace it counts only
 	   the program's own processes, not every process of the user. */
 	k.pids = root ? k.pids_dir[0] != '\0' : userns;
@@ -355,24 +384,66 @@ unsigned pw_sandbox_refused(const pw_sandbox_kernel *k, unsigned needs, unsigned
    nothing leaves the process group pitwall kills at the end), and handles that reach
    files outside the Landlock rules. */
 static const char *const denied_calls[] = {
-        "ptrace",           "process_vm_readv",  "process_vm_writev",  "pidfd_getfd",
-        "kcmp",             "mount",             "umount2",            "pivot_root",
-        "chroot",           "unshare",           "setns",              "mount_setattr",
-        "move_mount",       "open_tree",         "fsopen",             "fsconfig",
-        "fsmount",          "fspick",            "kexec_load",         "kexec_file_load",
-        "init_module",      "finit_module",      "delete_module",      "bpf",
-        "keyctl",           "add_key",           "request_key",        "perf_event_open",
-        "userfaultfd",      "io_uring_setup",    "io_uring_enter",     "io_uring_register",
-        "open_by_handle_at", "name_to_handle_at", "reboot",            "swapon",
-        "swapoff",          "acct",              "quotactl",           "quotactl_fd",
-        "syslog",           "iopl",              "ioperm",             "settimeofday",
-        "clock_settime",    "clock_adjtime",     "adjtimex",           "sethostname",
-        "setdomainname",    "vhangup",           "uselib",             "lookup_dcookie",
-        "setsid",           "setpgid",           "fanotify_init",      "personality",
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        "pidfd_getfd",
+        "kcmp",
+        "mount",
+        "umount2",
+        "pivot_root",
+        "chroot",
+        "unshare",
+        "setns",
+        "mount_setattr",
+        "move_mount",
+        "open_tree",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "kexec_load",
+        "kexec_file_load",
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "bpf",
+        "keyctl",
+        "add_key",
+        "request_key",
+        "perf_event_open",
+        "userfaultfd",
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+        "open_by_handle_at",
+        "name_to_handle_at",
+        "reboot",
+        "swapon",
+        "swapoff",
+        "acct",
+        "quotactl",
+        "quotactl_fd",
+        "syslog",
+        "iopl",
+        "ioperm",
+        "settimeofday",
+        "clock_settime",
+        "clock_adjtime",
+        "adjtimex",
+        "sethostname",
+        "setdomainname",
+        "vhangup",
+        "uselib",
+        "lookup_dcookie",
+        "setsid",
+        "setpgid",
+        "fanotify_init",
+        "personality",
 };
 
-#define CLONE_NS_FLAGS \
-	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
+#define CLONE_NS_FLAGS                                                                             \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
 	 CLONE_NEWPID | CLONE_NEWNET)
 
 static int add_rules(scmp_filter_ctx ctx, bool net)
@@ -550,9 +621,11 @@ static pw_status make_ruleset(const pw_sandbox *sb, const char *program, int abi
 		return PW_ERR_IO;
 	}
 	for (size_t i = 0; abi >= 4 && i < sb->n_ports; i++) {
-		struct ll_net_port np = {.allowed_access = LL_NET_CONNECT_TCP, .port = sb->ports[i]};
+		struct ll_net_port np = {.allowed_access = LL_NET_CONNECT_TCP,
+		                         .port = sb->ports[i]};
 		if (syscall(SYS_landlock_add_rule, p->ruleset_fd, LL_RULE_NET_PORT, &np, 0) != 0) {
-			snprintf(why, why_len, "sandbox: cannot add a Landlock rule for port %u: %s",
+			snprintf(why, why_len,
+			         "sandbox: cannot add a Landlock rule for port %u: %s",
 			         (unsigned)sb->ports[i], strerror(errno));
 			return PW_ERR_IO;
 		}
@@ -563,13 +636,41 @@ static pw_status make_ruleset(const pw_sandbox *sb, const char *program, int abi
 
 /* ---- the pids cgroup (root) ---- */
 
+static int64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Remove the empty cgroups that brokers killed during a call left behind (once per process). */
+static void remove_stale_cgroups(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		long pid;
+		char path[600];
+		if (sscanf(de->d_name, "pitwall-%ld-", &pid) != 1 || pid <= 0 ||
+		    (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < (int)sizeof path)
+			(void)rmdir(path); /* fails, harmlessly, while a process is still in it */
+	}
+	(void)closedir(d);
+}
+
 static pw_status make_cgroup(const pw_sandbox_kernel *k, unsigned procs, pw_sandbox_prep *p,
                              char *why, size_t why_len)
 {
-	static unsigned long seq;
 	char path[600];
-	int n = snprintf(p->cgroup_dir, sizeof p->cgroup_dir, "%s/pitwall-%ld-%lu", k->pids_dir,
-	                 (long)getpid(), ++seq);
+	uint64_t nonce = 0;
+	if (getrandom(&nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce)
+		nonce = (uint64_t)now_ns();
+	int n = snprintf(p->cgroup_dir, sizeof p->cgroup_dir, "%s/pitwall-%ld-%016llx", k->pids_dir,
+	                 (long)getpid(), (unsigned long long)nonce);
 	if (n < 0 || (size_t)n >= sizeof p->cgroup_dir || mkdir(p->cgroup_dir, 0700) != 0) {
 		snprintf(why, why_len, "sandbox: cannot make a pids cgroup in %s: %s", k->pids_dir,
 		         strerror(errno));
@@ -590,8 +691,8 @@ static pw_status make_cgroup(const pw_sandbox_kernel *k, unsigned procs, pw_sand
 		e = errno;
 	}
 	if (!ok) {
-		snprintf(why, why_len, "sandbox: cannot set up the pids cgroup %s: %s", p->cgroup_dir,
-		         strerror(e));
+		snprintf(why, why_len, "sandbox: cannot set up the pids cgroup %s: %s",
+		         p->cgroup_dir, strerror(e));
 		return PW_ERR_IO;
 	}
 	return PW_OK;
@@ -620,24 +721,6 @@ static void add_limit(pw_sandbox_prep *p, int res, uint64_t v)
 	p->n_limits++;
 }
 
-static int cap_last(void)
-{
-	int last = 63;
-	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		char buf[16];
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		if (n > 0) {
-			buf[n] = '\0';
-			long v = strtol(buf, NULL, 10);
-			if (v > 0 && v < 64)
-				last = (int)v;
-		}
-		(void)close(fd);
-	}
-	return last;
-}
-
 pw_status pw_sandbox_prepare(const pw_sandbox *sb, const char *program, pw_sandbox_prep **out,
                              char *why, size_t why_len)
 {
@@ -652,7 +735,7 @@ pw_status pw_sandbox_prepare(const pw_sandbox *sb, const char *program, pw_sandb
 		         "sandbox: this kernel cannot enforce %s and the action does not accept "
 		         "running without it (effects.downgrade)",
 		         pw_feature_name(bit));
-		return PW_ERR_PERM;
+		return PW_ERR_UNSUPPORTED;
 	}
 	pw_sandbox_prep *p = calloc(1, sizeof *p);
 	if (p == NULL)
@@ -664,7 +747,10 @@ pw_status pw_sandbox_prepare(const pw_sandbox *sb, const char *program, pw_sandb
 	p->report.enforced = k->available & ~(sb->net ? PW_FEAT_NETNS : 0u);
 	p->report.missing = needs & ~k->available;
 	pw_status st = PW_OK;
-	if ((p->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+	static int devnull = -1; /* opened once per process */
+	if (devnull < 0)
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if ((p->devnull = devnull) < 0) {
 		snprintf(why, why_len, "sandbox: cannot open /dev/null: %s", strerror(errno));
 		st = PW_ERR_IO;
 		goto out;
@@ -689,7 +775,10 @@ pw_status pw_sandbox_prepare(const pw_sandbox *sb, const char *program, pw_sandb
 	add_limit(p, RLIMIT_FSIZE, sb->file_size);
 	add_limit(p, RLIMIT_NOFILE, sb->open_files);
 	add_limit(p, RLIMIT_NPROC, sb->procs);
-	p->cap_last = cap_last();
+	/* With CAP_SETPCAP (root, or in the user namespace) the child locks root out of
+	   capabilities: no capabilities for uid 0 at execve, none kept across a uid change, no
+	   ambient ones raised. */
+	p->lock_root = root || p->user_fd >= 0;
 out:
 	if (st != PW_OK) {
 		pw_sandbox_release(p);
@@ -707,8 +796,6 @@ void pw_sandbox_release(pw_sandbox_prep *p)
 		(void)close(p->ruleset_fd);
 	if (p->cgroup_fd >= 0)
 		(void)close(p->cgroup_fd);
-	if (p->devnull >= 0)
-		(void)close(p->devnull);
 	remove_cgroup(p);
 	free(p);
 }
@@ -720,18 +807,18 @@ void pw_sandbox_report_of(const pw_sandbox_prep *p, pw_sandbox_report *r)
 
 /* ---- the child ---- */
 
-#define CHILD_TRY(a, s, call)              \
-	do {                               \
-		if ((long)(call) < 0) {    \
-			(a)->error = errno; \
-			(a)->step = (s);   \
-			return -1;         \
-		}                          \
+#define CHILD_TRY(a, s, call)                                                                      \
+	do {                                                                                       \
+		if ((long)(call) < 0) {                                                            \
+			(a)->error = errno;                                                        \
+			(a)->step = (s);                                                           \
+			return -1;                                                                 \
+		}                                                                                  \
 	} while (0)
 
 /* Write text to /proc/self/<name>. */
 __attribute__((no_sanitize("address", "undefined"))) static long write_proc(const char *name,
-                                                                           const char *text)
+                                                                            const char *text)
 {
 	long fd = syscall(SYS_openat, AT_FDCWD, name, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -771,10 +858,11 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_setup(chil
 	for (int i = 0; i < p->n_limits; i++)
 		CHILD_TRY(a, STEP_RLIMIT,
 		          syscall(SYS_prlimit64, 0, p->limit_res[i], &p->limit_val[i], NULL));
-	/* No capabilities: none in the bounding set (so not even a root-owned program regains
-	   them at execve), the ambient set or the current sets. */
-	for (int c = 0; c <= p->cap_last; c++)
-		(void)syscall(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0);
+	/* No capabilities: none now, none ambient, and (securebits) none that uid 0 or a setuid
+	   program would get at execve; no_new_privs below covers file capabilities. */
+	if (p->lock_root)
+		CHILD_TRY(a, STEP_CAPS,
+		          syscall(SYS_prctl, PR_SET_SECUREBITS, ROOT_LOCKED, 0, 0, 0));
 	CHILD_TRY(a, STEP_CAPS,
 	          syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
@@ -815,11 +903,15 @@ int pw_sandbox_spawn(pw_sandbox_prep *p, const char *program, char *const argv[]
 	                .err_w = err_w,
 	                .step = STEP_NONE,
 	                .error = 0};
-	void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
-	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		snprintf(why, why_len, "spawn failed: no memory for the child's stack");
-		return -1;
+	static void *stack; /* one per process: a child runs on it only until its execve */
+	if (stack == NULL) {
+		void *m = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+		if (m == MAP_FAILED) {
+			snprintf(why, why_len, "spawn failed: no memory for the child's stack");
+			return -1;
+		}
+		stack = m;
 	}
 	sigset_t all, old;
 	(void)sigfillset(&all);
@@ -828,7 +920,6 @@ int pw_sandbox_spawn(pw_sandbox_prep *p, const char *program, char *const argv[]
 	                  &a);
 	int e = errno;
 	(void)sigprocmask(SIG_SETMASK, &old, NULL);
-	(void)munmap(stack, CHILD_STACK);
 	if (pid < 0) {
 		snprintf(why, why_len, "spawn failed: %s", strerror(e));
 		errno = e;

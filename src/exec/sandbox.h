@@ -16,6 +16,9 @@
  *
  * A feature the kernel lacks is a refusal unless the action accepts running
  * without it (effects.downgrade); what was enforced is reported per run.
+ *
+ * Not thread-safe: one thread of a process starts programs (the probe, the
+ * seccomp programs, /dev/null and the child's stack are kept per process).
  */
 #ifndef PW_EXEC_SANDBOX_H
 #define PW_EXEC_SANDBOX_H
@@ -29,12 +32,12 @@
 
 /* What this kernel and this process can enforce. */
 typedef struct pw_sandbox_kernel {
-	int landlock_abi;  /* 0 when Landlock is unavailable */
-	bool seccomp;      /* seccomp filters that return an errno */
-	bool netns;        /* an empty network namespace can be created */
-	bool pids;         /* a process limit the kernel applies: RLIMIT_NPROC, or a pids cgroup as root */
-	char pids_dir[256]; /* as root: the pids cgroup hierarchy pitwall makes its cgroups in */
-	unsigned available; /* PW_FEAT_* bits */
+	int landlock_abi; /* 0 when Landlock is unavailable */
+	bool seccomp;     /* seccomp filters that return an errno */
+	bool netns;       /* an empty network namespace can be created */
+	bool pids; /* a process limit the kernel applies: RLIMIT_NPROC, or a pids cgroup as root */
+	char pids_dir[256];  /* as root: the pids cgroup hierarchy pitwall makes its cgroups in */
+	unsigned available;  /* PW_FEAT_* bits */
 	int user_fd, net_fd; /* the shared namespaces (see sandbox.c); -1 if none */
 } pw_sandbox_kernel;
 
@@ -60,11 +63,11 @@ typedef struct pw_sandbox {
 
 /* What was enforced on one run of a program (recorded in its result event). */
 typedef struct pw_sandbox_report {
-	bool applied;       /* a sandbox was requested and the program was started in it */
-	int landlock_abi;   /* the ABI used, 0 if none */
-	unsigned enforced;  /* PW_FEAT_* enforced */
-	unsigned missing;   /* PW_FEAT_* needed, not available, accepted by downgrade */
-	size_t skipped;     /* declared paths that did not exist */
+	bool applied;      /* a sandbox was requested and the program was started in it */
+	int landlock_abi;  /* the ABI used, 0 if none */
+	unsigned enforced; /* PW_FEAT_* enforced */
+	unsigned missing;  /* PW_FEAT_* needed, not available, accepted by downgrade */
+	size_t skipped;    /* declared paths that did not exist */
 } pw_sandbox_report;
 
 /* The effects' needs that this kernel lacks and that downgrade does not accept: 0 means the

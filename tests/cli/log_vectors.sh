@@ -42,7 +42,7 @@ expect_eq "... a retry, and an allow that uses an approval" \
 
 # pitwall verify agrees, and names the same head
 run_pw verify "$V/run.jsonl" --spec "$V/workflow.yaml"
-wid=$("$PW_BIN" check "$V/workflow.yaml" | cut -d" " -f2)
+wid=$("$PW_BIN" id "$V/workflow.yaml")
 expect_eq "pitwall verify of the vectors" "$rc $out" "0 VALID run v1: $n events, workflow $wid, head $prev"
 
 # the document quotes the vectors' hashes; they must be these

@@ -1,0 +1,5 @@
+/* The trivial program of bench/spawn.c: it exits at once. */
+int main(void)
+{
+	return 0;
+}
