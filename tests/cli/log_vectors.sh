@@ -39,6 +39,9 @@ tiers=$(grep -oE '"tier":"[a-z_]+"' "$V/run.jsonl" | sort -u | tr -d '\n')
 expect_eq "the vectors hold every tier" "$tiers" '"tier":"correctable""tier":"fatal""tier":"policy_violation""tier":"uncorrected"'
 expect_eq "... a retry, and an allow that uses an approval" \
 	"$(grep -c '"attempt":2,' "$V/run.jsonl") $(grep -c '"reason":"APPROVED"' "$V/run.jsonl")" "1 1"
+expect_eq "... and every result records its sandbox" \
+	"$(grep '"kind":"result"' "$V/run.jsonl" | grep -c '"sandbox":{"enforced":\[')" \
+	"$(grep -c '"kind":"result"' "$V/run.jsonl")"
 
 # pitwall verify agrees, and names the same head
 run_pw verify "$V/run.jsonl" --spec "$V/workflow.yaml"
