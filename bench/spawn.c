@@ -90,7 +90,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < runs; i++) {
 		double t0 = now_us();
 		pid_t pid;
-		if (posix_spawn(&pid, argv[1], NULL, NULL, av, ev) != 0 || waitpid(pid, NULL, 0) != pid) {
+		if (posix_spawn(&pid, argv[1], NULL, NULL, av, ev) != 0 ||
+		    waitpid(pid, NULL, 0) != pid) {
 			fprintf(stderr, "spawn: posix_spawn failed\n");
 			return 1;
 		}
@@ -111,7 +112,8 @@ int main(int argc, char **argv)
 	}
 	qsort(bare, runs, sizeof *bare, cmp);
 	qsort(boxed, runs, sizeof *boxed, cmp);
-	printf("held_mib %zu runs %zu bare_p50 %.0f bare_p99 %.0f sandbox_p50 %.0f sandbox_p99 %.0f "
+	printf("held_mib %zu runs %zu bare_p50 %.0f bare_p99 %.0f sandbox_p50 %.0f sandbox_p99 "
+	       "%.0f "
 	       "added_p50 %.0f\n",
 	       hold, runs, pct(bare, runs, 0.5), pct(bare, runs, 0.99), pct(boxed, runs, 0.5),
 	       pct(boxed, runs, 0.99), pct(boxed, runs, 0.5) - pct(bare, runs, 0.5));

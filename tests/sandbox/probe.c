@@ -1,5 +1,6 @@
 /*
- * probe.c: an escape probe for pitwall's sandbox (tests/cli/sandbox.sh; the probe table is in docs/SECURITY.md).
+ * probe.c: an escape probe for pitwall's sandbox (tests/cli/sandbox.sh; the probe table is in
+ * docs/SECURITY.md).
  *
  *   probe MODE [ARG...]
  *
