@@ -639,6 +639,7 @@ typedef struct sandbox_def {
 	pw_sandbox sb;
 	char *read[PW_EFFECTS_MAX_PATHS];
 	char *write[PW_EFFECTS_MAX_PATHS];
+	size_t read_base[PW_EFFECTS_MAX_PATHS], write_base[PW_EFFECTS_MAX_PATHS];
 	uint16_t ports[PW_EFFECTS_MAX_NET];
 } sandbox_def;
 
@@ -655,10 +656,10 @@ static pw_status sandbox_def_init(sandbox_def *d, const pw_action *a, const pw_t
 	memset(d, 0, sizeof *d);
 	pw_action_effects(a, &d->e);
 	for (size_t i = 0; i < d->e.n_read; i++)
-		if ((d->read[i] = pw_template_path(d->e.read[i], ctx)) == NULL)
+		if ((d->read[i] = pw_template_path(d->e.read[i], ctx, &d->read_base[i])) == NULL)
 			return PW_ERR_NOMEM;
 	for (size_t i = 0; i < d->e.n_write; i++)
-		if ((d->write[i] = pw_template_path(d->e.write[i], ctx)) == NULL)
+		if ((d->write[i] = pw_template_path(d->e.write[i], ctx, &d->write_base[i])) == NULL)
 			return PW_ERR_NOMEM;
 	for (size_t i = 0; i < d->e.n_net; i++)
 		d->ports[i] = d->e.net[i].port;
@@ -667,6 +668,8 @@ static pw_status sandbox_def_init(sandbox_def *d, const pw_action *a, const pw_t
 	        .n_read = d->e.n_read,
 	        .write = (const char *const *)d->write,
 	        .n_write = d->e.n_write,
+	        .read_base = d->read_base,
+	        .write_base = d->write_base,
 	        .ports = d->ports,
 	        .n_ports = d->e.n_net,
 	        .net = d->e.n_net > 0,

@@ -22,10 +22,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -167,7 +170,8 @@ struct pw_sandbox_prep {
 	int limit_res[MAX_LIMITS];
 	struct rlimit limit_val[MAX_LIMITS];
 	int n_limits;
-	bool lock_root; /* set the securebits that keep root from regaining capabilities */
+	bool lock_root;          /* set the securebits that keep root from regaining capabilities */
+	unsigned landlock_feats; /* PW_FEAT_LANDLOCK_* the ruleset enforces */
 	pw_sandbox_report report;
 };
 
@@ -179,8 +183,9 @@ typedef struct child_args {
 	char *const *envp;
 	const char *cwd;
 	int out_w, err_w;
-	volatile int step;  /* OUT: the step that failed, STEP_NONE if it executed */
-	volatile int error; /* OUT: its errno */
+	volatile int step;      /* OUT: the step that failed, STEP_NONE if it executed */
+	volatile int error;     /* OUT: its errno */
+	volatile unsigned done; /* OUT: PW_FEAT_* the child put in place */
 } child_args;
 
 /* ---- the kernel probe ---- */
@@ -252,8 +257,12 @@ static bool make_namespaces(int flags, int *user_fd, int *net_fd)
 	                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return false;
+	sigset_t all, old;
+	(void)sigfillset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, &old); /* no handler may run on the shared memory */
 	pid_t pid = clone(ns_child, (char *)stack + CHILD_STACK,
 	                  CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &m);
+	(void)sigprocmask(SIG_SETMASK, &old, NULL);
 	int status = 1;
 	if (pid > 0)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -442,22 +451,25 @@ static const char *const denied_calls[] = {
         "personality",
 };
 
-#define CLONE_NS_FLAGS                                                                             \
+/* clone() flags refused: the namespaces, and a child of the broker itself (CLONE_PARENT), which
+   the process-group kill would leave for the broker to reap. */
+#define CLONE_DENIED_FLAGS                                                                         \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
-	 CLONE_NEWPID | CLONE_NEWNET)
+	 CLONE_NEWPID | CLONE_NEWNET | CLONE_PARENT)
 
 static int add_rules(scmp_filter_ctx ctx, bool net)
 {
 	int rc = 0;
 	for (size_t i = 0; i < sizeof denied_calls / sizeof *denied_calls && rc == 0; i++) {
+		/* a name this libseccomp does not know would fail open: refuse to build */
 		int nr = seccomp_syscall_resolve_name(denied_calls[i]);
-		if (nr != __NR_SCMP_ERROR)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		rc = nr == __NR_SCMP_ERROR ? -EINVAL
+		                           : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
 	}
-	/* clone() with a namespace flag; clone3() passes its flags in memory that a filter
+	/* clone() with a denied flag; clone3() passes its flags in memory that a filter
 	   cannot read, so it is refused as unknown and libc falls back to clone(). */
 	for (unsigned bit = 0; bit < 32 && rc == 0; bit++)
-		if (CLONE_NS_FLAGS & (1u << bit))
+		if (CLONE_DENIED_FLAGS & (1u << bit))
 			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
 			                      SCMP_A0(SCMP_CMP_MASKED_EQ, 1u << bit, 1u << bit));
 	if (rc == 0)
@@ -467,6 +479,19 @@ static int add_rules(scmp_filter_ctx ctx, bool net)
 	for (size_t i = 0; i < sizeof tty_cmds / sizeof *tty_cmds && rc == 0; i++)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
 		                      SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, tty_cmds[i]));
+	/* TCP Fast Open sends data (and connects) without connect(), which Landlock checks; and
+	   listen() on an unbound socket binds a port without bind(), which Landlock checks too. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(sendto), 1,
+		                      SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(sendmsg), 1,
+		                      SCMP_A2(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(sendmmsg), 1,
+		                      SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(listen), 0);
 	if (!net) {
 		/* No network at all: no socket of any family (a Unix socket can reach a daemon
 		   that acts for it, such as a container engine's); socketpair() stays. */
@@ -488,6 +513,14 @@ static int add_rules(scmp_filter_ctx ctx, bool net)
 				        SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, family),
 				        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xfu, type));
 	}
+	/* ... and plain TCP: protocol 0 or IPPROTO_TCP, not MPTCP, SCTP or SMC, which Landlock's
+	   TCP rules do not see. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		                      SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP));
+	for (int proto = 1; proto < IPPROTO_TCP && rc == 0; proto++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+		                      SCMP_A2(SCMP_CMP_MASKED_EQ, 0xffffffffu, proto));
 	return rc;
 }
 
@@ -544,11 +577,41 @@ static uint64_t fs_handled(int abi)
 	       (abi >= 5 ? LL_FS_IOCTL_DEV : 0);
 }
 
-/* Allow access below path (or on the file path); false (errno set) on a failure other than
-   the path not existing, which counts in *skipped. */
-static bool allow_path(int ruleset, const char *path, uint64_t access, size_t *skipped)
+/*
+ * Open path for a rule. Its first base bytes name a folder pitwall chose
+ * ({spec.dir} or {run.dir}, 0 for a path the spec wrote out): what follows
+ * is opened below that folder without following any symbolic link, since
+ * a program of the run may have made one there (a link to / in the run's
+ * folder would otherwise grant /).
+ */
+static int open_rule_path(const char *path, size_t base)
 {
-	int fd = open(path, O_PATH | O_CLOEXEC);
+	if (base == 0 || path[base] == '\0')
+		return open(path, O_PATH | O_CLOEXEC);
+	char dir[PATH_MAX];
+	if (base >= sizeof dir || path[base] != '/') {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(dir, path, base);
+	dir[base] = '\0';
+	int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+	long fd = syscall(SYS_openat2, dfd, path + base + 1, &how, sizeof how);
+	int e = errno;
+	(void)close(dfd);
+	errno = e;
+	return (int)fd;
+}
+
+/* Allow access below path (or on the file path); false (errno set) on a failure other than
+   the path not existing, which counts in *skipped. base: see open_rule_path(). */
+static bool allow_path(int ruleset, const char *path, size_t base, uint64_t access, size_t *skipped)
+{
+	int fd = open_rule_path(path, base);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR) {
 			(*skipped)++;
@@ -599,21 +662,23 @@ static pw_status make_ruleset(const pw_sandbox *sb, const char *program, int abi
 	size_t *sk = &p->report.skipped;
 	const char *bad = NULL;
 	for (size_t i = 0; i < sizeof base_read / sizeof *base_read && !bad; i++)
-		if (!allow_path(p->ruleset_fd, base_read[i], rd, &(size_t){0}))
+		if (!allow_path(p->ruleset_fd, base_read[i], 0, rd, &(size_t){0}))
 			bad = base_read[i];
 	for (size_t i = 0; sb->net && i < sizeof base_read_net / sizeof *base_read_net && !bad; i++)
-		if (!allow_path(p->ruleset_fd, base_read_net[i], rd, &(size_t){0}))
+		if (!allow_path(p->ruleset_fd, base_read_net[i], 0, rd, &(size_t){0}))
 			bad = base_read_net[i];
 	for (size_t i = 0; i < sizeof base_write / sizeof *base_write && !bad; i++)
-		if (!allow_path(p->ruleset_fd, base_write[i], rd | wr, &(size_t){0}))
+		if (!allow_path(p->ruleset_fd, base_write[i], 0, rd | wr, &(size_t){0}))
 			bad = base_write[i];
-	if (!bad && !allow_path(p->ruleset_fd, program, rd, &(size_t){0}))
+	if (!bad && !allow_path(p->ruleset_fd, program, 0, rd, &(size_t){0}))
 		bad = program;
 	for (size_t i = 0; i < sb->n_read && !bad; i++)
-		if (!allow_path(p->ruleset_fd, sb->read[i], rd, sk))
+		if (!allow_path(p->ruleset_fd, sb->read[i], sb->read_base ? sb->read_base[i] : 0,
+		                rd, sk))
 			bad = sb->read[i];
 	for (size_t i = 0; i < sb->n_write && !bad; i++)
-		if (!allow_path(p->ruleset_fd, sb->write[i], rd | wr, sk))
+		if (!allow_path(p->ruleset_fd, sb->write[i], sb->write_base ? sb->write_base[i] : 0,
+		                (rd & ~LL_FS_EXECUTE) | wr, sk))
 			bad = sb->write[i];
 	if (bad) {
 		snprintf(why, why_len, "sandbox: cannot add a Landlock rule for %s: %s", bad,
@@ -631,6 +696,9 @@ static pw_status make_ruleset(const pw_sandbox *sb, const char *program, int abi
 		}
 	}
 	p->report.landlock_abi = abi;
+	p->landlock_feats = (abi >= 3 ? PW_FEAT_LANDLOCK_FS : 0u) |
+	                    (abi >= 4 ? PW_FEAT_LANDLOCK_NET : 0u) |
+	                    (abi >= 6 ? PW_FEAT_LANDLOCK_SCOPE : 0u);
 	return PW_OK;
 }
 
@@ -702,7 +770,18 @@ static void remove_cgroup(pw_sandbox_prep *p)
 {
 	if (p->cgroup_dir[0] == '\0')
 		return;
-	/* The process group was killed; its processes leave the cgroup as they exit. */
+	/* The process group was killed; kill anything else left in the cgroup (a program that ran
+	   without seccomp could leave the group), then remove it once its processes are gone. */
+	char path[600];
+	snprintf(path, sizeof path, "%s/cgroup.procs", p->cgroup_dir);
+	FILE *f = fopen(path, "re");
+	if (f != NULL) {
+		long pid;
+		while (fscanf(f, "%ld", &pid) == 1)
+			if (pid > 0)
+				(void)kill((pid_t)pid, SIGKILL);
+		(void)fclose(f);
+	}
 	for (int i = 0; i < RMDIR_TRIES; i++) {
 		if (rmdir(p->cgroup_dir) == 0 || errno != EBUSY)
 			break;
@@ -742,14 +821,20 @@ pw_status pw_sandbox_prepare(const pw_sandbox *sb, const char *program, pw_sandb
 		return PW_ERR_NOMEM;
 	p->k = k;
 	p->ruleset_fd = p->cgroup_fd = p->user_fd = p->net_fd = -1;
-	/* Enforced: everything this kernel has, needed or not (a program that declares no
-	   network also gets Landlock's TCP rules, which then allow nothing). */
-	p->report.enforced = k->available & ~(sb->net ? PW_FEAT_NETNS : 0u);
+	/* Enforced: what the child reports it put in place (pw_sandbox_spawn()). */
 	p->report.missing = needs & ~k->available;
 	pw_status st = PW_OK;
 	static int devnull = -1; /* opened once per process */
-	if (devnull < 0)
-		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0) {
+		/* above 2, so that the child's dup2() onto 0 always makes a new fd */
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fd <= 2) {
+			devnull = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+			(void)close(fd);
+		} else {
+			devnull = fd;
+		}
+	}
 	if ((p->devnull = devnull) < 0) {
 		snprintf(why, why_len, "sandbox: cannot open /dev/null: %s", strerror(errno));
 		st = PW_ERR_IO;
@@ -836,15 +921,20 @@ __attribute__((no_sanitize("address", "undefined"))) static long write_proc(cons
 __attribute__((no_sanitize("address", "undefined"))) static int child_setup(child_args *a)
 {
 	const pw_sandbox_prep *p = a->p;
-	struct sigaction dfl;
-	__builtin_memset(&dfl, 0, sizeof dfl);
-	dfl.sa_handler = SIG_DFL;
+	/* the kernel's struct sigaction (handler, flags, restorer, mask), not libc's: all zero is
+	   SIG_DFL with no flags and an empty mask */
+	struct {
+		unsigned long handler, flags, restorer;
+		uint64_t mask;
+	} dfl = {0, 0, 0, 0};
 	for (int sig = 1; sig < 65; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
 	CHILD_TRY(a, STEP_SETSID, syscall(SYS_setsid));
 	if (p->cgroup_fd >= 0)
 		CHILD_TRY(a, STEP_CGROUP, syscall(SYS_write, p->cgroup_fd, "0", 1));
+	if (p->cgroup_fd >= 0)
+		a->done |= PW_FEAT_PIDS;
 	CHILD_TRY(a, STEP_STDIO, syscall(SYS_dup2, p->devnull, 0));
 	CHILD_TRY(a, STEP_STDIO, syscall(SYS_dup2, a->out_w, 1));
 	CHILD_TRY(a, STEP_STDIO, syscall(SYS_dup2, a->err_w, 2));
@@ -855,9 +945,13 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_setup(chil
 		CHILD_TRY(a, STEP_USERNS, syscall(SYS_setns, p->user_fd, CLONE_NEWUSER));
 	if (p->net_fd >= 0)
 		CHILD_TRY(a, STEP_USERNS, syscall(SYS_setns, p->net_fd, CLONE_NEWNET));
+	if (p->net_fd >= 0)
+		a->done |= PW_FEAT_NETNS;
 	for (int i = 0; i < p->n_limits; i++)
 		CHILD_TRY(a, STEP_RLIMIT,
 		          syscall(SYS_prlimit64, 0, p->limit_res[i], &p->limit_val[i], NULL));
+	if (p->user_fd >= 0) /* RLIMIT_NPROC, set inside the user namespace */
+		a->done |= PW_FEAT_PIDS;
 	/* No capabilities: none now, none ambient, and (securebits) none that uid 0 or a setuid
 	   program would get at execve; no_new_privs below covers file capabilities. */
 	if (p->lock_root)
@@ -872,9 +966,13 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_setup(chil
 	CHILD_TRY(a, STEP_NO_NEW_PRIVS, syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	if (p->ruleset_fd >= 0)
 		CHILD_TRY(a, STEP_LANDLOCK, syscall(SYS_landlock_restrict_self, p->ruleset_fd, 0));
+	if (p->ruleset_fd >= 0)
+		a->done |= p->landlock_feats;
 	if (p->bpf != NULL)
 		CHILD_TRY(a, STEP_SECCOMP,
 		          syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, p->bpf));
+	if (p->bpf != NULL)
+		a->done |= PW_FEAT_SECCOMP;
 	uint64_t none = 0;
 	CHILD_TRY(a, STEP_SIGMASK, syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8));
 	CHILD_TRY(a, STEP_CLOSE_FDS, syscall(SYS_close_range, 3, ~0u, 0));
@@ -935,5 +1033,6 @@ int pw_sandbox_spawn(pw_sandbox_prep *p, const char *program, char *const argv[]
 		return -1;
 	}
 	p->report.applied = true;
+	p->report.enforced = a.done;
 	return pid;
 }

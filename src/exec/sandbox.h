@@ -5,10 +5,11 @@
  * (so the cost does not grow with the broker's memory) and, before it
  * executes the program, it: resets every signal disposition; starts a new
  * session; joins a pids cgroup (when pitwall runs as root); puts /dev/null
- * and the output pipes on fds 0-2; enters the working directory; sets the
- * rlimits; enters an empty network namespace (when the action declares no
- * network); drops every capability, from the bounding and ambient sets
- * too; sets no_new_privs; enforces the Landlock ruleset (filesystem, TCP
+ * and the output pipes on fds 0-2; enters the working directory; enters
+ * the broker's user namespace (when not root) and its empty network
+ * namespace (when the action declares no network); sets the rlimits;
+ * drops every capability and locks root out of them (securebits); sets
+ * no_new_privs; enforces the Landlock ruleset (filesystem, TCP
  * ports, signal and abstract-socket scoping); loads the seccomp filter;
  * closes every fd above 2; and executes the program. Everything the child
  * needs is prepared by the parent beforehand (the ruleset fd, the BPF
@@ -52,6 +53,10 @@ typedef struct pw_sandbox {
 	size_t n_read;
 	const char *const *write; /* borrowed */
 	size_t n_write;
+	/* borrowed, may be NULL: for each path, the length of its leading folder that came from
+	   {spec.dir} or {run.dir} (0: written out in the spec); below that folder no symbolic
+	   link is followed, since a program of the run may have made one */
+	const size_t *read_base, *write_base;
 	const uint16_t *ports; /* TCP ports it may connect to */
 	size_t n_ports;
 	bool net; /* it declares network endpoints (false: no network at all) */

@@ -889,7 +889,7 @@ pw_status pw_redact_json(const pw_secrets *s, const json_t *v, json_t **out)
 	return st;
 }
 
-char *pw_template_path(const char *tmpl, const pw_template_ctx *ctx)
+char *pw_template_path(const char *tmpl, const pw_template_ctx *ctx, size_t *base_len)
 {
 	static const char spec[] = "{spec.dir}", run[] = "{run.dir}";
 	const char *base = "", *rest = tmpl;
@@ -900,6 +900,7 @@ char *pw_template_path(const char *tmpl, const pw_template_ctx *ctx)
 		base = ctx->run_dir;
 		rest = tmpl + sizeof run - 1;
 	}
+	*base_len = strlen(base);
 	size_t n = strlen(base) + strlen(rest) + 1;
 	char *out = malloc(n);
 	if (out != NULL)

@@ -34,9 +34,10 @@ typedef struct pw_template_ctx {
 /*
  * An effects path template (docs/SPEC.md, *effects*): "{spec.dir}" or
  * "{run.dir}" at its start replaced by that folder, anything else as is.
- * Returns an owned string from malloc(), or NULL when out of memory.
+ * Returns an owned string from malloc(), or NULL when out of memory;
+ * *base gets the length of the folder put in (0 when there was none).
  */
-char *pw_template_path(const char *tmpl, const pw_template_ctx *ctx);
+char *pw_template_path(const char *tmpl, const pw_template_ctx *ctx, size_t *base);
 
 typedef struct pw_secrets {
 	size_t n;

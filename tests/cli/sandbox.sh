@@ -77,7 +77,8 @@ if [ "$(id -u)" = 0 ]; then
 else
 	echo "# skip setuid: making a setuid copy owned by uid 65534 needs root"
 fi
-modes="read_ok, read_secret, write_ok, write_outside, connect, udp, unix_connect, abstract_connect,
+modes="read_ok, read_secret, write_ok, write_outside, connect, udp, mptcp, fastopen, listen_any,
+            unix_connect, abstract_connect,
             signal_parent, ptrace, tiocsti, mount, unshare, setuid, caps, fork_bomb, memory_bomb,
             cpu_spin, output_flood, file_bomb, background, syscalls"
 cat >wf/workflow.yaml <<YAML
@@ -142,6 +143,8 @@ control() {
 control "reading \$TMP/secret" read_secret "$TMP/secret"
 control "connecting to the undeclared port" connect "$port_no"
 control "a UDP datagram" udp "$port_no"
+control "a TCP Fast Open send to the undeclared port" fastopen "$port_no"
+control "listen() without bind()" listen_any
 control "connecting to the pathname unix socket" unix_connect "$TMP/unix.sock"
 control "connecting to the abstract unix socket" abstract_connect "$abstract"
 
@@ -237,6 +240,12 @@ probe Probe udp "$port_no"
 blocked "Probe (no network) cannot send UDP" EACCES EPERM ENETUNREACH
 probe ProbeNet udp "$port_no"
 blocked "ProbeNet cannot send UDP (it declares TCP endpoints only)" EACCES EPERM
+probe ProbeNet mptcp "$port_no"
+blocked "ProbeNet cannot reach an undeclared port over MPTCP (Landlock sees TCP only)" EACCES
+probe ProbeNet fastopen "$port_no"
+blocked "ProbeNet cannot reach an undeclared port with TCP Fast Open (no connect() to check)" EACCES
+probe ProbeNet listen_any
+blocked "ProbeNet cannot listen() on a port the kernel picks (no bind() to check)" EACCES
 probe Probe unix_connect "$TMP/unix.sock"
 blocked "Probe (no network) cannot reach a pathname unix socket (a docker.sock)" EACCES EPERM
 probe ProbeNet unix_connect "$TMP/unix.sock"

@@ -103,6 +103,17 @@ expect_eq "... accepted when netns is in the downgrade too" "$rc" 0
 case $out in *"available: seccomp pids"*) ok "... which shows only seccomp and pids available" ;;
 *) not_ok "... which shows only seccomp and pids available: $out" ;; esac
 
+# a declared path below {run.dir} is opened without following symbolic links: a program of the run
+# could have made one (here, link -> /), and a later action must not get / through it
+mkdir db4
+spec link '{read: ["{run.dir}/link"]}'
+run_pw run start link/workflow.yaml --db db4/ledger.db --run-id r4
+ln -s / db4/runs/r4/link
+run_pw call r4 Finish '{}' --db db4/ledger.db
+expect_eq "a declared path that is a symbolic link in the run's folder: the call fails (exit 6)" "$rc" 6
+case $out in *SPAWN_FAILED*"symbolic links"*) ok "... SPAWN_FAILED, the program never ran" ;;
+*) not_ok "... SPAWN_FAILED, the program never ran: $out" ;; esac
+
 run_pw verify --db db2/ledger.db r2 --spec down/workflow.yaml
 expect_eq "the downgraded run verifies" "$rc" 0
 finish

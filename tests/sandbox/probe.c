@@ -451,6 +451,65 @@ static void m_connect(struct report *r, char **a)
 	field_fmt(r, "detail", "connect 127.0.0.1:%u", (unsigned)port);
 }
 
+/* MPTCP to 127.0.0.1:PORT: a SOCK_STREAM socket that Landlock's TCP rules do not see. */
+static void m_mptcp(struct report *r, char **a)
+{
+	uint16_t port;
+	if (parse_port(a[1], false, &port) < 0) {
+		report_head(r, true, "argument", EINVAL);
+		return;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 262 /* IPPROTO_MPTCP */);
+	if (fd < 0) {
+		report_head(r, true, "socket", errno);
+		field_int(r, "port", port);
+		return;
+	}
+	struct sockaddr_in sa = loopback(port);
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	int e = rc < 0 ? errno : 0;
+	(void)close(fd);
+	report_head(r, rc < 0, "connect", e);
+	field_int(r, "port", port);
+}
+
+/* TCP Fast Open to 127.0.0.1:PORT: sendto(MSG_FASTOPEN) connects without connect(). */
+static void m_fastopen(struct report *r, char **a)
+{
+	uint16_t port;
+	if (parse_port(a[1], false, &port) < 0) {
+		report_head(r, true, "argument", EINVAL);
+		return;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		report_head(r, true, "socket", errno);
+		field_int(r, "port", port);
+		return;
+	}
+	struct sockaddr_in sa = loopback(port);
+	ssize_t n = sendto(fd, "probe", 5, MSG_FASTOPEN, (struct sockaddr *)&sa, sizeof sa);
+	int e = n < 0 ? errno : 0;
+	(void)close(fd);
+	report_head(r, n < 0, "sendto", e);
+	field_int(r, "port", port);
+}
+
+/* listen() on an unbound TCP socket: the kernel binds a port without bind(). */
+static void m_listen_any(struct report *r, char **a)
+{
+	(void)a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		report_head(r, true, "socket", errno);
+		return;
+	}
+	int rc = listen(fd, 1);
+	int e = rc < 0 ? errno : 0;
+	(void)close(fd);
+	report_head(r, rc < 0, "listen", e);
+}
+
 /* A UDP datagram to 127.0.0.1:PORT: Landlock's network rules cover TCP only. */
 static void m_udp(struct report *r, char **a)
 {
@@ -1215,6 +1274,9 @@ static const struct mode modes[] = {
         {"write_outside", 1, "PATH", m_write_outside},
         {"connect", 1, "PORT", m_connect},
         {"udp", 1, "PORT", m_udp},
+        {"mptcp", 1, "PORT", m_mptcp},
+        {"fastopen", 1, "PORT", m_fastopen},
+        {"listen_any", 0, "", m_listen_any},
         {"unix_connect", 1, "PATH", m_unix_connect},
         {"abstract_connect", 1, "NAME", m_abstract_connect},
         {"signal_parent", 0, "", m_signal_parent},
