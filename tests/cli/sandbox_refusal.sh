@@ -114,6 +114,23 @@ expect_eq "a declared path that is a symbolic link in the run's folder: the call
 case $out in *SPAWN_FAILED*"symbolic links"*) ok "... SPAWN_FAILED, the program never ran" ;;
 *) not_ok "... SPAWN_FAILED, the program never ran: $out" ;; esac
 
+# as another user than root: a user namespace instead of the pids cgroup, and everything enforced
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	spec user '{}'
+	chmod -R a+rX user "$TMP"
+	mkdir db5 && chown 65534:65534 db5
+	as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$PW_BIN" "$@"; }
+	as_nobody run start user/workflow.yaml --db db5/ledger.db --run-id r5 >/dev/null
+	as_nobody call r5 Finish '{}' --db db5/ledger.db >/dev/null
+	expect_eq "as uid 65534 the call runs in the sandbox (exit 0)" "$?" 0
+	res=$(as_nobody log r5 --db db5/ledger.db --json | grep '"kind":"result"' | tail -1)
+	expect_eq "... with every feature enforced, pids by RLIMIT_NPROC in a user namespace" \
+		"$(jget "$res" '$.sandbox.enforced') $(jget "$res" '$.sandbox.missing')" \
+		'["landlock_fs","landlock_net","landlock_scope","netns","seccomp","pids"] []'
+else
+	echo "# skip: running as another user needs root and setpriv"
+fi
+
 run_pw verify --db db2/ledger.db r2 --spec down/workflow.yaml
 expect_eq "the downgraded run verifies" "$rc" 0
 finish
