@@ -828,26 +828,19 @@ static void check_effects(ck *c, const json_t *eff, const char *path)
 	if (!check_fields(c, eff, path, fields, sizeof fields / sizeof fields[0]))
 		if (!json_is_object(eff))
 			return;
-	if ((v = json_object_get(eff, "read")) != NULL) {
-		subpath(p, path, "read");
-		check_effect_paths(c, v, p);
-	}
-	if ((v = json_object_get(eff, "write")) != NULL) {
-		subpath(p, path, "write");
-		check_effect_paths(c, v, p);
-	}
-	if ((v = json_object_get(eff, "net")) != NULL) {
-		subpath(p, path, "net");
-		check_effect_net(c, v, p);
-	}
-	if ((v = json_object_get(eff, "limits")) != NULL) {
-		subpath(p, path, "limits");
-		check_effect_limits(c, v, p);
-	}
-	if ((v = json_object_get(eff, "downgrade")) != NULL) {
-		subpath(p, path, "downgrade");
-		check_effect_downgrade(c, v, p);
-	}
+	static const struct {
+		const char *key;
+		void (*check)(ck *, const json_t *, const char *);
+	} parts[] = {{"read", check_effect_paths},
+	             {"write", check_effect_paths},
+	             {"net", check_effect_net},
+	             {"limits", check_effect_limits},
+	             {"downgrade", check_effect_downgrade}};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if ((v = json_object_get(eff, parts[i].key)) != NULL) {
+			subpath(p, path, parts[i].key);
+			parts[i].check(c, v, p);
+		}
 }
 
 static void check_cap_entries(ck *c, const json_t *list, const char *path, bool emits)
