@@ -427,72 +427,60 @@ static void m_write_outside(struct report *r, char **a)
 
 /* ---- network ---- */
 
+/* A TCP-family socket of protocol proto for a[1] (a port), or -1 with the failure reported. */
+static int tcp_socket(struct report *r, char **a, int proto, uint16_t *port)
+{
+	if (parse_port(a[1], false, port) < 0) {
+		report_head(r, true, "argument", EINVAL);
+		field_fmt(r, "detail", "not a port: %s", a[1]);
+		return -1;
+	}
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+	if (fd < 0) {
+		report_head(r, true, "socket", errno);
+		field_int(r, "port", *port);
+		field_fmt(r, "detail", "socket(AF_INET, SOCK_STREAM, %d)", proto);
+	}
+	return fd;
+}
+
+/* connect() to 127.0.0.1:port over fd (closed), reported as call. */
+static void tcp_connect(struct report *r, int fd, uint16_t port, int flags, const char *call)
+{
+	struct sockaddr_in sa = loopback(port);
+	int rc = flags ? (int)sendto(fd, "probe", 5, flags, (struct sockaddr *)&sa, sizeof sa)
+	               : connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	int e = rc < 0 ? errno : 0;
+	(void)close(fd);
+	report_head(r, rc < 0, call, e);
+	field_int(r, "port", port);
+	field_fmt(r, "detail", "%s 127.0.0.1:%u", call, (unsigned)port);
+}
+
 static void m_connect(struct report *r, char **a)
 {
 	uint16_t port;
-	if (parse_port(a[1], false, &port) < 0) {
-		report_head(r, true, "argument", EINVAL);
-		field_fmt(r, "detail", "not a port: %s", a[1]);
-		return;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		report_head(r, true, "socket", errno);
-		field_int(r, "port", port);
-		field_str(r, "detail", "socket(AF_INET, SOCK_STREAM)");
-		return;
-	}
-	struct sockaddr_in sa = loopback(port);
-	int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-	int e = rc < 0 ? errno : 0;
-	(void)close(fd);
-	report_head(r, rc < 0, "connect", e);
-	field_int(r, "port", port);
-	field_fmt(r, "detail", "connect 127.0.0.1:%u", (unsigned)port);
+	int fd = tcp_socket(r, a, 0, &port);
+	if (fd >= 0)
+		tcp_connect(r, fd, port, 0, "connect");
 }
 
 /* MPTCP to 127.0.0.1:PORT: a SOCK_STREAM socket that Landlock's TCP rules do not see. */
 static void m_mptcp(struct report *r, char **a)
 {
 	uint16_t port;
-	if (parse_port(a[1], false, &port) < 0) {
-		report_head(r, true, "argument", EINVAL);
-		return;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 262 /* IPPROTO_MPTCP */);
-	if (fd < 0) {
-		report_head(r, true, "socket", errno);
-		field_int(r, "port", port);
-		return;
-	}
-	struct sockaddr_in sa = loopback(port);
-	int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-	int e = rc < 0 ? errno : 0;
-	(void)close(fd);
-	report_head(r, rc < 0, "connect", e);
-	field_int(r, "port", port);
+	int fd = tcp_socket(r, a, 262 /* IPPROTO_MPTCP */, &port);
+	if (fd >= 0)
+		tcp_connect(r, fd, port, 0, "connect");
 }
 
 /* TCP Fast Open to 127.0.0.1:PORT: sendto(MSG_FASTOPEN) connects without connect(). */
 static void m_fastopen(struct report *r, char **a)
 {
 	uint16_t port;
-	if (parse_port(a[1], false, &port) < 0) {
-		report_head(r, true, "argument", EINVAL);
-		return;
-	}
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		report_head(r, true, "socket", errno);
-		field_int(r, "port", port);
-		return;
-	}
-	struct sockaddr_in sa = loopback(port);
-	ssize_t n = sendto(fd, "probe", 5, MSG_FASTOPEN, (struct sockaddr *)&sa, sizeof sa);
-	int e = n < 0 ? errno : 0;
-	(void)close(fd);
-	report_head(r, n < 0, "sendto", e);
-	field_int(r, "port", port);
+	int fd = tcp_socket(r, a, 0, &port);
+	if (fd >= 0)
+		tcp_connect(r, fd, port, MSG_FASTOPEN, "sendto");
 }
 
 /* listen() on an unbound TCP socket: the kernel binds a port without bind(). */
