@@ -344,6 +344,15 @@ static bool close_call(pw_run *r, const char *call_id)
 	return false;
 }
 
+/* The capability type@value the run holds or held, or NULL. */
+static pw_cap *find_cap(pw_run *r, const char *type, const json_t *value)
+{
+	for (size_t i = 0; i < r->n_caps; i++)
+		if (strcmp(r->caps[i].type, type) == 0 && pw_json_equal(r->caps[i].value, value))
+			return &r->caps[i];
+	return NULL;
+}
+
 static pw_status add_caps(pw_run *r, const json_t *caps, uint64_t seq, char *err, size_t errlen)
 {
 	if (caps == NULL)
@@ -359,6 +368,16 @@ static pw_status add_caps(pw_run *r, const json_t *caps, uint64_t seq, char *err
 		if (type == NULL || !(json_is_string(value) || json_is_number(value)) || exp < 0)
 			return fail(err, errlen, seq, "caps[%zu] is not {cap, value[, expires_ms]}",
 			            i);
+		/* minted again: still one capability, lasting as long as the later mint says, so
+		   that a run that mints the same one over and over does not grow */
+		pw_cap *same = find_cap(r, type, value);
+		if (same != NULL) {
+			if (same->expires_ms != 0)
+				same->expires_ms =
+				        exp == 0 || exp > same->expires_ms ? exp : same->expires_ms;
+			same->seq = seq;
+			continue;
+		}
 		PW_TRY(grow((void **)&r->caps, r->n_caps, &r->cap_caps, sizeof *r->caps));
 		pw_cap *slot = &r->caps[r->n_caps];
 		slot->type = strdup(type);

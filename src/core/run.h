@@ -26,7 +26,7 @@ typedef struct pw_cap {
 	char *type;         /* owned */
 	json_t *value;      /* owned reference: a string or a number */
 	int64_t expires_ms; /* 0: lasts as long as the run */
-	uint64_t seq;       /* the result event that minted it */
+	uint64_t seq;       /* the result event that last minted it */
 } pw_cap;
 
 /* A call whose verdict was allow and which has no result yet. */

@@ -1953,6 +1953,51 @@ static void test_fold_caps(void **state)
 	pw_spec_free(spec);
 }
 
+/* Minting type@value again does not add a capability: the run's state stays the same size. */
+static void test_fold_caps_again(void **state)
+{
+	(void)state;
+	pw_spec *spec = load_spec();
+	pw_run r;
+	char caps[256];
+	run_begin(&r, spec, "run-a", "INIT");
+	snprintf(caps, sizeof caps,
+	         "[{\"cap\": \"token\", \"value\": \"abc\"},"
+	         " {\"cap\": \"n\", \"value\": 5, \"expires_ms\": %lld}]",
+	         (long long)NOW);
+	run_mint(&r, "c1", "READY", caps);
+	/* later expiry: extended; a capability without expiry keeps lasting */
+	snprintf(caps, sizeof caps,
+	         "[{\"cap\": \"n\", \"value\": 5, \"expires_ms\": %lld},"
+	         " {\"cap\": \"token\", \"value\": \"abc\", \"expires_ms\": %lld}]",
+	         (long long)NOW + 1000, (long long)NOW);
+	run_mint(&r, "c2", "READY", caps);
+	assert_int_equal(r.n_caps, 2);
+	assert_string_equal(r.caps[0].type, "token");
+	assert_int_equal(r.caps[0].expires_ms, 0);
+	assert_int_equal(r.caps[0].seq, 4);
+	assert_int_equal(r.caps[1].expires_ms, NOW + 1000);
+	/* an earlier expiry does not shorten it; none makes it last */
+	snprintf(caps, sizeof caps, "[{\"cap\": \"n\", \"value\": 5, \"expires_ms\": %lld}]",
+	         (long long)NOW + 500);
+	run_mint(&r, "c3", "READY", caps);
+	assert_int_equal(r.caps[1].expires_ms, NOW + 1000);
+	assert_int_equal(r.caps[1].seq, 6);
+	run_mint(&r, "c4", "READY", "[{\"cap\": \"n\", \"value\": 5}]");
+	assert_int_equal(r.caps[1].expires_ms, 0);
+	/* another value or another type is another capability */
+	run_mint(&r, "c5", "READY",
+	         "[{\"cap\": \"n\", \"value\": 6}, {\"cap\": \"m\", \"value\": 5},"
+	         " {\"cap\": \"n\", \"value\": \"5\"}]");
+	assert_int_equal(r.n_caps, 5);
+	json_t *seen = pw_run_caps_json(&r, NOW + 2000);
+	expect_json(seen, "{\"token\": [\"abc\"], \"n\": [5, 6, \"5\"], \"m\": [5]}",
+	            "each held once");
+	json_decref(seen);
+	pw_run_release(&r);
+	pw_spec_free(spec);
+}
+
 /* ------------------------------------------------- approvals, lockouts, retries */
 
 /*
@@ -3333,6 +3378,7 @@ int main(void)
 	        cmocka_unit_test(test_fold_approval_pending),
 	        cmocka_unit_test(test_fold_counts),
 	        cmocka_unit_test(test_fold_caps),
+	        cmocka_unit_test(test_fold_caps_again),
 	        /* approvals, lockouts, retries, tiers, follow-ups */
 	        cmocka_unit_test(test_call_sha256),
 	        cmocka_unit_test(test_approval_bound_to_call),
