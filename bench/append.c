@@ -56,7 +56,7 @@ static const char order_json[] = "{\"order_id\":\"ORD-1001\",\"customer\":\"Ada\
 /* Shared with the writers (MAP_SHARED): where each writes its figures. */
 typedef struct shared {
 	double start[16], end[16]; /* after the barrier, and when done */
-	double lat[]; /* one per event */
+	double lat[];              /* one per event */
 } shared;
 
 static double committed_us; /* set by the no-op executor: the call event is durable */
@@ -333,13 +333,16 @@ int main(int argc, char **argv)
 	if (argc == 6) {
 		body_len = 675;
 		for (size_t r = 0; r < rounds; r++)
-			(void)one_round(strcmp(argv[5], "raw") == 0, dir, spec, 1, events, &body_len, sh);
+			(void)one_round(strcmp(argv[5], "raw") == 0, dir, spec, 1, events,
+			                &body_len, sh);
 		return 0;
 	}
 	for (size_t r = 0; r < rounds; r++) {
 		for (int w = 0; w < N_WRITERS; w++) {
-			pw[w][r] = one_round(false, dir, spec, writers_of[w], events, &body_len, sh);
-			raw[w][r] = one_round(true, dir, spec, writers_of[w], events, &body_len, sh);
+			pw[w][r] =
+			        one_round(false, dir, spec, writers_of[w], events, &body_len, sh);
+			raw[w][r] =
+			        one_round(true, dir, spec, writers_of[w], events, &body_len, sh);
 		}
 	}
 	printf("%zu rounds of %zu events each way, a raw row of %zu bytes of body plus hash and "
@@ -351,11 +354,11 @@ int main(int argc, char **argv)
 	double v[MAX_ROUNDS];
 	for (int w = 0; w < N_WRITERS; w++) {
 		printf("| %d", writers_of[w]);
-#define CELL(arr, field, fmt)                                                                    \
-	do {                                                                                     \
-		for (size_t r = 0; r < rounds; r++)                                              \
-			v[r] = arr[w][r].field;                                                  \
-		print_cell(v, rounds, fmt);                                                      \
+#define CELL(arr, field, fmt)                                                                      \
+	do {                                                                                       \
+		for (size_t r = 0; r < rounds; r++)                                                \
+			v[r] = arr[w][r].field;                                                    \
+		print_cell(v, rounds, fmt);                                                        \
 	} while (0)
 		CELL(pw, eps, "%.0f");
 		CELL(pw, p50, "%.0f");

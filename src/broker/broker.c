@@ -34,6 +34,7 @@ struct pw_broker {
 	bool have_secrets;  /* a secrets file was given */
 	uint64_t lock_wait_ms;
 	const volatile sig_atomic_t *cancel; /* borrowed; see pw_broker_opts */
+	pw_status (*exec)(const pw_exec_spec *s, pw_exec_result *r); /* see pw_broker_opts */
 	pw_specfile sf;       /* owned; the spec as last loaded (sf.spec NULL: not loaded) */
 	struct stat spec_st;  /* what the spec file was when sf was loaded */
 	char spec_error[512]; /* why the spec did not load */
@@ -326,6 +327,7 @@ pw_status pw_broker_open(const pw_broker_opts *o, const char *run_id, pw_broker 
 	snprintf(b->agent, sizeof b->agent, "%s", agent);
 	b->lock_wait_ms = o->lock_wait_ms ? o->lock_wait_ms : PW_LOCK_WAIT_MS_DEFAULT;
 	b->cancel = o->cancel;
+	b->exec = o->exec != NULL ? o->exec : pw_exec_run;
 	pw_status st = PW_OK;
 	if (o->secrets_path != NULL) {
 		st = pw_secrets_load(o->secrets_path, &b->secrets, err, errlen);
@@ -728,7 +730,7 @@ static pw_status execute(pw_broker *b, const pw_action *a, const json_t *input, 
 	        .cancel = b->cancel,
 	        .sandbox = &sd->sb,
 	};
-	st = pw_exec_run(&xs, &xr);
+	st = b->exec(&xs, &xr);
 	if (st != PW_OK)
 		goto out;
 	snprintf(o->why, sizeof o->why, "%s", xr.message);

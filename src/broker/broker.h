@@ -30,6 +30,7 @@
 
 #include "core/err.h"
 #include "core/spec.h"
+#include "exec/exec.h"
 
 #define PW_AGENT_DEFAULT        "agent"
 #define PW_LOCK_WAIT_MS_DEFAULT 5000u
@@ -48,6 +49,11 @@ typedef struct pw_broker_opts {
 	/* the run is opened to make calls: a log that does not verify then freezes the run and
 	   locks the agent out (a policy violation), besides refusing it */
 	bool for_calls;
+	/* may be NULL: called instead of pw_exec_run() (exec/exec.h) to run an allowed call's
+	   program, with the same arguments, and must fill *r as it would. It lets a benchmark
+	   measure the broker and the ledger without starting processes (bench/append.c); no
+	   command of the CLI or of pitwall mcp sets it. */
+	pw_status (*exec)(const pw_exec_spec *s, pw_exec_result *r);
 } pw_broker_opts;
 
 /*
