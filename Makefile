@@ -5,7 +5,8 @@
 #   make asan    the unit, CLI and fuzz (corpus replay) suites under AddressSanitizer + UBSan
 #   make fuzz    each libFuzzer harness for FUZZ_SECONDS (60) with clang; not part of make test
 #   make format  reformat the C sources; make format-check verifies them
-#   make bench   the verify, MCP latency and sandbox spawn benchmarks (bench/README.md), release build-bench
+#   make bench   install what is missing, build build-bench (release), run every benchmark and write
+#                bench/RESULTS.md (bench/README.md); not part of make test
 
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -47,10 +48,8 @@ bench: setup
 	@[ -f $(BENCH_BUILD)/build.ninja ] || meson setup $(BENCH_BUILD) \
 		-Dbuildtype=release -Dbench=true >/dev/null
 	@meson configure $(BENCH_BUILD) -Dbench=true >/dev/null
-	@ninja -C $(BENCH_BUILD) pitwall gen_log timed mcp_latency >/dev/null || ninja -C $(BENCH_BUILD)
-	@bench/verify.sh $(BENCH_BUILD)
-	@bench/mcp_latency.sh $(BENCH_BUILD)
-	@bench/spawn.sh $(BENCH_BUILD)
+	@ninja -C $(BENCH_BUILD) >/dev/null || ninja -C $(BENCH_BUILD)
+	@bench/run.sh $(BENCH_BUILD)
 
 format:
 	@clang-format -i $(C_SOURCES)

@@ -37,12 +37,14 @@
 #include <string.h>
 
 #include "core/decide.h"
+#include "core/effects.h"
 #include "core/event.h"
 #include "core/json.h"
 #include "core/outcome.h"
 #include "core/record.h"
 #include "core/run.h"
 #include "core/spec.h"
+#include "exec/sandbox.h"
 
 #define START_MS       INT64_C(1790000000000) /* 2026-09-21T14:13:20Z */
 #define APPROVAL_EVERY 10000u                 /* calls */
@@ -152,6 +154,20 @@ static void take_result(const char *out, size_t len, observed *o)
 }
 
 /* What bench/bin/<program> does with input; keep the two in step (bench/check_gen.sh). */
+/* What the broker's sandbox would record for a on this kernel (sandbox.c): every feature the
+   kernel has enforced (the network namespace only for net: none), and what the action needs
+   that the kernel lacks missing. */
+static void sandbox_of(const pw_action *a, pw_exec_record *rec)
+{
+	static pw_effects e; /* about 17 KiB */
+	const pw_sandbox_kernel *k = pw_sandbox_kernel_probe();
+	pw_action_effects(a, &e);
+	unsigned needs = pw_effects_needs(&e);
+	rec->landlock_abi = k->landlock_abi;
+	rec->enforced = k->available & (e.n_net > 0 ? ~(unsigned)PW_FEAT_NETNS : ~0u);
+	rec->missing = needs & ~k->available;
+}
+
 static void execute(gen *g, const pw_action *a, const json_t *in, observed *o)
 {
 	char out[1024];
@@ -253,10 +269,11 @@ static pw_verdict call(gen *g, const char *agent, const char *action, const char
 		                      o.stdout_truncated,
 		                      o.why,
 		                      1,
-		                      false,
+		                      true,
 		                      0,
 		                      0,
 		                      0};
+		sandbox_of(a, &rec);
 		append(g, pw_record_result(g->spec, a, &g->run, in, call_id, &rec, end, NULL), end);
 		json_decref(o.result);
 		json_decref(o.stderr_tail);
