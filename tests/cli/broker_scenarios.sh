@@ -226,6 +226,15 @@ run_pw call f1 LookupOrder '{"order_id":"ORD-1001"}'
 run_pw call f1 IssueRefund '{"order_id":"ORD-1001","amount_cents":90000,"reason":"damaged"}'
 verdict "a 900.00 refund is blocked (exit 4)" 4 "$(jget "$out" '$.reason')"
 expect_eq "... naming finance-lead" "$(jget "$out" '$.owner')" finance-lead
+# the same capability minted again is one capability: listed once, and the run still verifies
+run_pw call f1 LookupOrder '{"order_id":"ORD-1001"}'
+run_pw call f1 IssueRefund '{"order_id":"ORD-1002","amount_cents":100,"reason":"damaged"}'
+verdict "a refund of an order not looked up is refused (exit 5)" 5 CAP_MISMATCH "requires[0]"
+expect_eq "... actual lists order_refundable@ORD-1001 once, though minted twice" \
+	"$(jget "$out" '$.actual')" '["order_refundable@ORD-1001"]'
+run_pw status f1
+expect_eq "... status holds it once, from the last mint" \
+	"$(jget "$out" '$.caps[0].seq') $(jget "$out" '$.caps[1].cap')" "5 "
 
 # the action fails: exit 6
 run_pw call r1 FetchRun '{"run_id":"r9"}'
