@@ -23,7 +23,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 elif [ ! -d "$cedar/node_modules/@cedar-policy/cedar-wasm" ] ||
 	[ "$cedar/package-lock.json" -nt "$cedar/node_modules/.package-lock.json" ]; then
 	echo "installing @cedar-policy/cedar-wasm into bench/cedar/node_modules (npm ci)" >&2
-	if ! npm ci --prefix "$cedar" --no-audit --no-fund >"$tmp/npm.log" 2>&1; then
+	if ! npm ci --prefix "$cedar" --no-audit --no-fund --fetch-retries=1 --fetch-timeout=30000 >"$tmp/npm.log" 2>&1; then
 		tail -n 20 "$tmp/npm.log" >&2
 		cedar_why="npm ci failed in bench/cedar (see the output of make bench)"
 	fi

@@ -153,7 +153,6 @@ static void take_result(const char *out, size_t len, observed *o)
 		die("a program's stdout is not one JSON object: %.*s", (int)len, out);
 }
 
-/* What bench/bin/<program> does with input; keep the two in step (bench/check_gen.sh). */
 /* What the broker's sandbox would record for a on this kernel (sandbox.c): every feature the
    kernel has enforced (the network namespace only for net: none), and what the action needs
    that the kernel lacks missing. */
@@ -168,6 +167,7 @@ static void sandbox_of(const pw_action *a, pw_exec_record *rec)
 	rec->missing = needs & ~k->available;
 }
 
+/* What bench/bin/<program> does with input; keep the two in step (bench/check_gen.sh). */
 static void execute(gen *g, const pw_action *a, const json_t *in, observed *o)
 {
 	char out[1024];

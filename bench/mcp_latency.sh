@@ -15,6 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 rounds=${BENCH_ROUNDS:-5}
 calls=${BENCH_CALLS:-300}
 rss_calls=${BENCH_RSS_CALLS:-100000}
+[ "$rss_calls" -ge 1000 ] || { echo "bench: BENCH_RSS_CALLS must be at least 1000" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # the action: /bin/cat of a file holding {} beside the spec, pinned like any program
@@ -69,7 +70,8 @@ printf '  (write-ahead), its result before the agent is told. Added by `pitwall 
 		print (m - d) / k }' "$tmp/rounds" | mmm "%.2f")"
 printf -- '- `pitwall call` / `pitwall mcp` at p50: %sx; the difference is the process start, loading and\n' \
 	"$(ratio cli_p50 mcp_p50 <"$tmp/rounds" | mmm "%.1f")"
-printf '  checking the spec, opening the ledger and checking the run'"'"'s log, on every call.\n\n'
+printf '  checking the spec, opening the ledger and checking the run'"'"'s log, on every call (the run grows to\n'
+printf '  %s events in a round: the log check grows with it).\n\n' "$((3 * (calls + 20) + 1))"
 
 echo "memory: $rss_calls calls through one pitwall mcp ..." >&2
 mkdir "$tmp/rss"

@@ -47,12 +47,11 @@ buildtype=$(grep -o '"name": "buildtype", "value": "[a-z]*"' "$build/meson-info/
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf '  from this file, not figures across runs)\n'
 	printf -- '- software: %s; %s; SQLite %s; node %s; pitwall built %s\n\n' "$os" \
-		"$(cc --version 2>/dev/null | head -n 1)" "$(sqlite3 --version 2>/dev/null | cut -d' ' -f1)" \
+		"$(cc --version 2>/dev/null | head -n 1)" "$(pkg-config --modversion sqlite3 2>/dev/null || echo '?')" \
 		"$(node --version 2>/dev/null || echo none)" "${buildtype:-?}"
 	printf '## Targets\n\n'
 	for step in $steps; do
-		grep -h '^- \*\*\(Target\|Peak\|verify / sha256sum\)' "$tmp/$step.md" | sed 's/^- //; s/^/- /' || true
-		grep -h '^Target' "$tmp/$step.md" | sed 's/^/- /' || true
+		grep -h '^- \*\*\(Target\|Peak\|verify / sha256sum\|cedar-wasm: not measured\)' "$tmp/$step.md" || true
 		grep -h '^## .*FAILED' "$tmp/$step.md" | sed 's/^## /- **/; s/$/**/' || true
 	done
 	printf '\n'
