@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/canned.h"
 #include "bench/stats.h"
 #include "broker/broker.h"
 #include "core/decide.h"
@@ -65,15 +66,7 @@ static pw_status canned_exec(const pw_exec_spec *s, pw_exec_result *r)
 		snprintf(out, sizeof out, "{\"manifest_id\":\"%s\",\"rows\":4}", manifest);
 	else
 		die("no canned output for", base);
-	memset(r, 0, sizeof *r);
-	r->how = PW_EXEC_EXITED;
-	r->out = strdup(out);
-	r->err = strdup("");
-	if (r->out == NULL || r->err == NULL)
-		return PW_ERR_NOMEM;
-	r->out_len = strlen(out);
-	snprintf(r->program_sha256, sizeof r->program_sha256, "%s", s->sha256);
-	return PW_OK;
+	return bench_canned_result(s, out, r);
 }
 
 /* Start run run_id of spec in db and make the calls steps[] (action, input) pairs. */
