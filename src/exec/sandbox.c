@@ -183,6 +183,8 @@ typedef struct child_args {
 	char *const *envp;
 	const char *cwd;
 	int out_w, err_w;
+	int keep[7]; /* the fds the child uses before its execve, ascending, no repeats */
+	int n_keep;
 	volatile int step;      /* OUT: the step that failed, STEP_NONE if it executed */
 	volatile int error;     /* OUT: its errno */
 	volatile unsigned done; /* OUT: PW_FEAT_* the child put in place */
@@ -921,6 +923,19 @@ __attribute__((no_sanitize("address", "undefined"))) static long write_proc(cons
 __attribute__((no_sanitize("address", "undefined"))) static int child_setup(child_args *a)
 {
 	const pw_sandbox_prep *p = a->p;
+	/* First, give back every fd of the broker's the child does not use: the copies in its fd
+	   table would otherwise live until the execve, and the next steps (the cgroup write above
+	   all) can take milliseconds. The run's lock is one of them: a broker killed meanwhile
+	   would leave its open call looking in progress, not in doubt, for that long. */
+	unsigned lo = 3;
+	for (int i = 0; i < a->n_keep; i++) {
+		unsigned k = (unsigned)a->keep[i];
+		if (k > lo)
+			CHILD_TRY(a, STEP_CLOSE_FDS, syscall(SYS_close_range, lo, k - 1, 0));
+		if (k >= lo)
+			lo = k + 1;
+	}
+	CHILD_TRY(a, STEP_CLOSE_FDS, syscall(SYS_close_range, lo, ~0u, 0));
 	/* the kernel's struct sigaction (handler, flags, restorer, mask), not libc's: all zero is
 	   SIG_DFL with no flags and an empty mask */
 	struct {
@@ -1001,6 +1016,20 @@ int pw_sandbox_spawn(pw_sandbox_prep *p, const char *program, char *const argv[]
 	                .err_w = err_w,
 	                .step = STEP_NONE,
 	                .error = 0};
+	const int used[] = {p->devnull, out_w,     err_w,        p->cgroup_fd,
+	                    p->user_fd, p->net_fd, p->ruleset_fd};
+	for (size_t i = 0; i < sizeof used / sizeof used[0]; i++) { /* insertion, ascending */
+		int fd = used[i], j = a.n_keep;
+		if (fd < 0)
+			continue;
+		while (j > 0 && a.keep[j - 1] > fd)
+			j--;
+		if (j > 0 && a.keep[j - 1] == fd)
+			continue;
+		memmove(&a.keep[j + 1], &a.keep[j], (size_t)(a.n_keep - j) * sizeof a.keep[0]);
+		a.keep[j] = fd;
+		a.n_keep++;
+	}
 	static void *stack; /* one per process: a child runs on it only until its execve */
 	if (stack == NULL) {
 		void *m = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,

@@ -169,6 +169,33 @@ expect_eq "every resolve names ops-lead and the OS user the trust file authentic
 expect_eq "status counts agree with the log (allowed, resolved)" \
 	"$(jget "$out" '$.counts.allowed') $(jget "$out" '$.counts.resolved')" "$allowed $n_doubt"
 
+# A kill while the sandboxed program is still being set up (strace holds the child 400 ms in
+# its setsid(), before its execve): the call is in doubt at once, not in progress until the
+# orphaned child executes, because the child gave back its copy of the run's lock first.
+run_pw run start spec/workflow.yaml --run-id r2
+expect_eq "run r2 start" "$rc" 0
+if ! strace -f -qq -o /dev/null true 2>"$TMP/strace.err"; then
+	not_ok "strace cannot trace here (scripts/setup installs it): $(head -c 300 "$TMP/strace.err")"
+else
+	strace -f -qq -o /dev/null -e trace=setsid -e inject=setsid:delay_exit=400000 \
+		"$PW_BIN" call r2 Tick '{"ms":0,"nonce":"slow"}' >/dev/null 2>&1 &
+	spid=$!
+	# the child is held once the call event is committed and no result follows
+	for _ in $(seq 1 100); do
+		run_pw status r2
+		[ "$(jget "$out" '$.events')" = 2 ] && break
+		sleep 0.02
+	done
+	sleep 0.05
+	bpid=$(pgrep -P "$spid") # the broker, strace's child (its own child shares its command line)
+	kill -9 $bpid 2>/dev/null
+	while kill -0 $bpid 2>/dev/null; do sleep 0.01; done
+	run_pw status r2
+	expect_eq "a broker killed while its sandboxed child is set up: the call is in doubt at once" \
+		"$(jget "$out" '$.open_calls[0].call_id') $(jget "$out" '$.open_calls[0].status')" "c1 in_doubt"
+	{ wait "$spid"; } 2>/dev/null
+fi
+
 for r in r1; do
 	verifies "$r"
 done
