@@ -39,6 +39,7 @@ struct pw_broker {
 	struct stat spec_st;  /* what the spec file was when sf was loaded */
 	char spec_error[512]; /* why the spec did not load */
 	bool spec_unreadable; /* it could not be read at all (as opposed to: read, and differs) */
+	json_t *appended;     /* the events sealed in the open write transaction, in order */
 };
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -276,6 +277,7 @@ static pw_status sync_run(pw_broker *b, char *err, size_t errlen)
 static int found_lockout(void *arg, const char *run_id, uint64_t seq, const char *reason);
 static pw_status append_all(pw_broker *b, json_t *ev, const json_t *after, int64_t now,
                             json_t **stored, char *err, size_t errlen);
+static void rollback_txn(pw_broker *b);
 
 /*
  * A run whose log does not verify, opened by an agent: a policy violation.
@@ -296,6 +298,9 @@ static void freeze_tampered(pw_broker *b, const char *why)
 		json_array_remove(evs, 0);
 		if (append_all(b, first, evs, now_ms(), NULL, NULL, 0) == PW_OK &&
 		    pw_ledger_commit(b->L) == PW_OK) {
+			/* not folded: the broker is closed, the run's state being unknown */
+			json_decref(b->appended);
+			b->appended = NULL;
 			json_decref(first);
 			json_decref(evs);
 			return;
@@ -303,7 +308,7 @@ static void freeze_tampered(pw_broker *b, const char *why)
 		json_decref(first);
 	}
 	json_decref(evs);
-	pw_ledger_rollback(b->L);
+	rollback_txn(b);
 }
 
 pw_status pw_broker_open(const pw_broker_opts *o, const char *run_id, pw_broker **out, char *err,
@@ -365,6 +370,7 @@ void pw_broker_close(pw_broker *b)
 	pw_run_info_release(&b->info);
 	pw_secrets_release(&b->secrets);
 	pw_specfile_release(&b->sf);
+	json_decref(b->appended);
 	pw_ledger_close(b->L);
 	free(b);
 }
@@ -803,16 +809,52 @@ static pw_exec_record record_of(const observed *o, unsigned attempt)
 static pw_status append_all(pw_broker *b, json_t *ev, const json_t *after, int64_t now,
                             json_t **stored, char *err, size_t errlen)
 {
-	pw_status st = pw_ledger_append(b->L, b->info.run_id, ev, now, stored);
-	size_t i;
-	json_t *e;
-	json_array_foreach ((json_t *)after, i, e) {
-		if (st != PW_OK)
-			break;
-		st = pw_ledger_append(b->L, b->info.run_id, e, now, NULL);
+	if (stored != NULL)
+		*stored = NULL;
+	if (b->appended == NULL && (b->appended = json_array()) == NULL)
+		return PW_ERR_NOMEM;
+	pw_status st = PW_OK;
+	for (size_t i = 0; st == PW_OK && i <= json_array_size(after); i++) {
+		json_t *sealed = NULL;
+		st = pw_ledger_append(b->L, b->info.run_id,
+		                      i == 0 ? ev : json_array_get(after, i - 1), now, &sealed);
+		if (st == PW_OK && i == 0 && stored != NULL)
+			*stored = json_incref(sealed);
+		if (st == PW_OK && json_array_append_new(b->appended, sealed) != 0)
+			st = PW_ERR_NOMEM;
 	}
 	if (st != PW_OK)
 		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+	return st;
+}
+
+/* End the write transaction, keeping nothing it appended. */
+static void rollback_txn(pw_broker *b)
+{
+	pw_ledger_rollback(b->L);
+	json_decref(b->appended);
+	b->appended = NULL;
+}
+
+/*
+ * After a commit: fold what the transaction appended from the sealed events
+ * themselves, not by reading them back. They are what the ledger stored
+ * (pw_ledger_append() parses them from the stored bytes and checks them as
+ * a read would), and they follow the state folded inside the transaction
+ * with nothing between, since it held the write lock from that sync to the
+ * commit. pw_run_fold() checks each one's seq all the same.
+ */
+static pw_status fold_appended(pw_broker *b, char *err, size_t errlen)
+{
+	json_t *evs = b->appended, *ev;
+	b->appended = NULL;
+	pw_status st = PW_OK;
+	size_t i;
+	json_array_foreach (evs, i, ev) {
+		if ((st = pw_run_fold(&b->run, ev, err, errlen)) != PW_OK)
+			break;
+	}
+	json_decref(evs);
 	return st;
 }
 
@@ -829,7 +871,7 @@ static pw_status begin_synced(pw_broker *b, char *err, size_t errlen)
 		return st;
 	}
 	if ((st = sync_run(b, err, errlen)) != PW_OK)
-		pw_ledger_rollback(b->L);
+		rollback_txn(b);
 	return st;
 }
 
@@ -875,14 +917,14 @@ static pw_status append(pw_broker *b, json_t *ev, const pw_action *a, const json
 	if (st != PW_OK) {
 		if (a != NULL && after != NULL)
 			pw_outcome_release(oc);
-		pw_ledger_rollback(b->L);
+		rollback_txn(b);
 		if (stored && *stored) {
 			json_decref(*stored);
 			*stored = NULL;
 		}
 		return st;
 	}
-	return sync_run(b, err, errlen);
+	return fold_appended(b, err, errlen);
 }
 
 /* Whether another run of the ledger (or this one) has locked agent out. */
@@ -953,7 +995,7 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 		return st;
 	if (b->run.frozen) {
 		x->frozen = true;
-		pw_ledger_rollback(b->L);
+		rollback_txn(b);
 		return PW_OK;
 	}
 	pw_call c = {
@@ -1001,7 +1043,7 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 	json_decref(call_ev);
 	json_decref(after);
 	call_ev = after = NULL;
-	st = sync_run(b, err, errlen);
+	st = fold_appended(b, err, errlen);
 	if (st != PW_OK || d.verdict != PW_VERDICT_ALLOW)
 		goto out;
 
@@ -1019,7 +1061,7 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 	x->have_oc = st == PW_OK;
 	goto out; /* on failure it ran and the log does not know: the call stays in doubt */
 rollback:
-	pw_ledger_rollback(b->L);
+	rollback_txn(b);
 out:
 	json_decref(call_ev);
 	json_decref(after);
@@ -1224,12 +1266,12 @@ static pw_status commit_one(pw_broker *b, json_t *ev, json_t **reply, char *err,
 	if (st == PW_OK && (st = pw_ledger_commit(b->L)) != PW_OK)
 		set_err(err, errlen, "cannot commit to the log: %s", pw_ledger_errmsg(b->L));
 	if (st != PW_OK) {
-		pw_ledger_rollback(b->L);
+		rollback_txn(b);
 		json_decref(stored);
 		return st;
 	}
 	*reply = stored;
-	return sync_run(b, err, errlen);
+	return fold_appended(b, err, errlen);
 }
 
 pw_status pw_broker_decide(pw_broker *b, const char *approval_id, bool approve, const char *owner,
@@ -1270,7 +1312,7 @@ pw_status pw_broker_decide(pw_broker *b, const char *approval_id, bool approve, 
 	                     : pw_record_deny(p, owner, os_user, text);
 	return commit_one(b, ev, reply, err, errlen);
 rollback:
-	pw_ledger_rollback(b->L);
+	rollback_txn(b);
 	return st;
 }
 
@@ -1321,7 +1363,7 @@ pw_status pw_broker_resume(pw_broker *b, const char *owner, const char *os_user,
 		goto rollback;
 	return commit_one(b, pw_record_resume(&b->run, owner, os_user, note), reply, err, errlen);
 rollback:
-	pw_ledger_rollback(b->L);
+	rollback_txn(b);
 	return st;
 }
 
