@@ -811,20 +811,22 @@ static pw_status append_all(pw_broker *b, json_t *ev, const json_t *after, int64
 {
 	if (stored != NULL)
 		*stored = NULL;
-	if (b->appended == NULL && (b->appended = json_array()) == NULL)
-		return PW_ERR_NOMEM;
-	pw_status st = PW_OK;
+	bool nomem = b->appended == NULL && (b->appended = json_array()) == NULL;
+	pw_status st = nomem ? PW_ERR_NOMEM : PW_OK;
 	for (size_t i = 0; st == PW_OK && i <= json_array_size(after); i++) {
 		json_t *sealed = NULL;
 		st = pw_ledger_append(b->L, b->info.run_id,
 		                      i == 0 ? ev : json_array_get(after, i - 1), now, &sealed);
 		if (st == PW_OK && i == 0 && stored != NULL)
 			*stored = json_incref(sealed);
-		if (st == PW_OK && json_array_append_new(b->appended, sealed) != 0)
+		if (st == PW_OK && json_array_append_new(b->appended, sealed) != 0) {
 			st = PW_ERR_NOMEM;
+			nomem = true;
+		}
 	}
 	if (st != PW_OK)
-		set_err(err, errlen, "cannot write the log: %s", pw_ledger_errmsg(b->L));
+		set_err(err, errlen, "cannot write the log: %s",
+		        nomem ? "out of memory" : pw_ledger_errmsg(b->L));
 	return st;
 }
 
@@ -1105,6 +1107,12 @@ pw_status pw_broker_call(pw_broker *b, const char *action, const char *input, si
 	        .hex_or_null = a ? program_hash(b, a, hex) : NULL,
 	        .attempt = 1,
 	};
+
+	/* The kernel probe (once a process) starts a child that shares this process's fds for
+	   as long as making its namespaces takes: done here, before the lock, so that a broker
+	   killed meanwhile does not leave a call looking in progress while that child lives. */
+	if (a != NULL)
+		(void)pw_sandbox_kernel_probe();
 
 	/* 4 the run's call lock, held through every retry */
 	st = pw_ledger_lock_run(b->L, b->info.id, b->lock_wait_ms);

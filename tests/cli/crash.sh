@@ -169,34 +169,48 @@ expect_eq "every resolve names ops-lead and the OS user the trust file authentic
 expect_eq "status counts agree with the log (allowed, resolved)" \
 	"$(jget "$out" '$.counts.allowed') $(jget "$out" '$.counts.resolved')" "$allowed $n_doubt"
 
-# A kill while the sandboxed program is still being set up (strace holds the child 400 ms in
-# its setsid(), before its execve): the call is in doubt at once, not in progress until the
-# orphaned child executes, because the child gave back its copy of the run's lock first.
-run_pw run start spec/workflow.yaml --run-id r2
-expect_eq "run r2 start" "$rc" 0
+# A kill while a child of the broker's is held in a system call by strace (400 ms): the
+# sandboxed program's child in its setsid(), before its execve, and the kernel probe's child,
+# which shares the broker's fds, in its unshare(). Neither may keep the run's lock: the call
+# left open is in doubt at once, not in progress until the child is done.
+# held_kill RUN SYSCALL [EVENTS]: call Tick in RUN with every SYSCALL of the broker's children
+# held; once the broker has a child (and RUN has EVENTS events), kill the broker; $out is then
+# RUN's status and $ran the times the program had run by then (its nonce in the marker).
+held_kill() {
+	strace -f -qq -o /dev/null -e trace="$2" -e inject="$2":delay_exit=400000 \
+		"$PW_BIN" call "$1" Tick '{"ms":0,"nonce":"slow"}' >/dev/null 2>&1 &
+	local spid=$! bpid="" kid="" _
+	for _ in $(seq 1 300); do
+		bpid=$(pgrep -P "$spid") # the broker, strace's child
+		[ -n "$bpid" ] && kid=$(pgrep -P "$bpid") && [ -n "$kid" ] &&
+			{ [ -z "${3:-}" ] || { run_pw status "$1" && [ "$(jget "$out" '$.events')" = "$3" ]; }; } && break
+		sleep 0.01
+	done
+	[ -n "$kid" ] || not_ok "$1: the broker never started a child under strace"
+	kill -9 $bpid 2>/dev/null
+	while kill -0 $bpid 2>/dev/null; do sleep 0.01; done
+	run_pw status "$1"
+	ran=$(cat "$(jget "$out" '$.run_dir')/tick.marker" 2>/dev/null | grep -c slow)
+	{ wait "$spid"; } 2>/dev/null
+}
 if ! strace -f -qq -o /dev/null true 2>"$TMP/strace.err"; then
 	not_ok "strace cannot trace here (scripts/setup installs it): $(head -c 300 "$TMP/strace.err")"
 else
-	strace -f -qq -o /dev/null -e trace=setsid -e inject=setsid:delay_exit=400000 \
-		"$PW_BIN" call r2 Tick '{"ms":0,"nonce":"slow"}' >/dev/null 2>&1 &
-	spid=$!
-	# the child is held once the call event is committed and no result follows
-	for _ in $(seq 1 100); do
-		run_pw status r2
-		[ "$(jget "$out" '$.events')" = 2 ] && break
-		sleep 0.02
-	done
-	sleep 0.05
-	bpid=$(pgrep -P "$spid") # the broker, strace's child (its own child shares its command line)
-	kill -9 $bpid 2>/dev/null
-	while kill -0 $bpid 2>/dev/null; do sleep 0.01; done
-	run_pw status r2
-	expect_eq "a broker killed while its sandboxed child is set up: the call is in doubt at once" \
-		"$(jget "$out" '$.open_calls[0].call_id') $(jget "$out" '$.open_calls[0].status')" "c1 in_doubt"
-	{ wait "$spid"; } 2>/dev/null
+	run_pw run start spec/workflow.yaml --run-id r2
+	expect_eq "run r2 start" "$rc" 0
+	held_kill r2 setsid 2 # the call event, not the probe's child
+	expect_eq "killed while the program's sandbox is set up: the call is in doubt at once, and did not run" \
+		"$(jget "$out" '$.open_calls[0].call_id') $(jget "$out" '$.open_calls[0].status') $ran" \
+		"c1 in_doubt 0"
+	# the probe runs before the lock is taken and the call event written: nothing is recorded
+	run_pw run start spec/workflow.yaml --run-id r3
+	expect_eq "run r3 start" "$rc" 0
+	held_kill r3 unshare
+	expect_eq "killed while the kernel probe makes its namespaces: no call event, no open call" \
+		"$(jget "$out" '$.events') $(jget "$out" '$.open_calls')" "1 []"
 fi
 
-for r in r1; do
+for r in r1 r2 r3; do
 	verifies "$r"
 done
 finish
