@@ -1035,11 +1035,12 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 		goto rollback;
 	}
 	st = append_all(b, call_ev, after, c.now_ms, &x->stored_call, err, errlen);
-	if (st == PW_OK)
-		st = pw_ledger_commit(b->L);
+	if (st == PW_OK && (st = pw_ledger_commit(b->L)) != PW_OK)
+		set_err(err, errlen, "cannot commit to the log: %s", pw_ledger_errmsg(b->L));
 	if (st != PW_OK) {
-		set_err(err, errlen, "cannot write the call to the log, so it does not run: %s",
-		        pw_ledger_errmsg(b->L));
+		size_t n = err != NULL ? strnlen(err, errlen) : errlen;
+		if (n + 1 < errlen)
+			snprintf(err + n, errlen - n, "; the call does not run");
 		goto rollback;
 	}
 	json_decref(call_ev);

@@ -182,8 +182,10 @@ held_kill() {
 	local spid=$! bpid="" kid="" _
 	for _ in $(seq 1 300); do
 		bpid=$(pgrep -P "$spid") # the broker, strace's child
-		[ -n "$bpid" ] && kid=$(pgrep -P "$bpid") && [ -n "$kid" ] &&
-			{ [ -z "${3:-}" ] || { run_pw status "$1" && [ "$(jget "$out" '$.events')" = "$3" ]; }; } && break
+		# the events first: once the call event is in, the broker's only child is the program's
+		[ -n "$bpid" ] &&
+			{ [ -z "${3:-}" ] || { run_pw status "$1" && [ "$(jget "$out" '$.events')" = "$3" ]; }; } &&
+			kid=$(pgrep -P "$bpid") && [ -n "$kid" ] && break
 		sleep 0.01
 	done
 	[ -n "$kid" ] || not_ok "$1: the broker never started a child under strace"
