@@ -54,6 +54,20 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Append to err what follows from the failure it holds. */
+static void add_err(char *err, size_t errlen, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+static void add_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	size_t n = err != NULL ? strnlen(err, errlen) : errlen;
+	if (n + 1 >= errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - n, fmt, ap);
+	va_end(ap);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -1038,9 +1052,7 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 	if (st == PW_OK && (st = pw_ledger_commit(b->L)) != PW_OK)
 		set_err(err, errlen, "cannot commit to the log: %s", pw_ledger_errmsg(b->L));
 	if (st != PW_OK) {
-		size_t n = err != NULL ? strnlen(err, errlen) : errlen;
-		if (n + 1 < errlen)
-			snprintf(err + n, errlen - n, "; the call does not run");
+		add_err(err, errlen, "; the call does not run");
 		goto rollback;
 	}
 	json_decref(call_ev);
@@ -1060,6 +1072,11 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 	}
 	st = append(b, NULL, a, x->in, x->call_id, &o, x->attempt, &x->oc, &x->stored_result, err,
 	            errlen);
+	if (st != PW_OK && x->stored_result == NULL) /* not committed (else: not folded) */
+		add_err(err, errlen,
+		        "; call %s ran and its result is not in the log: it is in doubt until an "
+		        "owner resolves it (pitwall resolve)",
+		        x->call_id);
 	observed_release(&o);
 	x->have_oc = st == PW_OK;
 	goto out; /* on failure it ran and the log does not know: the call stays in doubt */

@@ -62,6 +62,14 @@ jget() { sqlite3 :memory: "SELECT json_extract(CAST(X'$(hexof "$1")' AS TEXT), '
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', expected '$3')"; fi
 }
+# expect_match NAME TEXT ERE: a line of TEXT matches the extended regular expression ERE
+expect_match() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+		ok "$1"
+	else
+		not_ok "$1 (got '${2:0:300}', expected a line matching '$3')"
+	fi
+}
 
 # make_tick_spec DIR NAME: a workflow NAME in DIR with Tick (S0, stays) whose program records
 # "<run id> <nonce>" in tick.marker (its cwd, the run's directory), sleeps
