@@ -1053,12 +1053,22 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 		set_err(err, errlen, "cannot commit to the log: %s", pw_ledger_errmsg(b->L));
 	if (st != PW_OK) {
 		add_err(err, errlen, "; the call does not run");
+		if (x->attempt > 1) /* the attempt before ran, and its result is recorded */
+			add_err(err, errlen,
+			        " again (attempt %u); its attempt %u ran and its result is in the "
+			        "log",
+			        x->attempt, x->attempt - 1);
 		goto rollback;
 	}
 	json_decref(call_ev);
 	json_decref(after);
 	call_ev = after = NULL;
 	st = fold_appended(b, err, errlen);
+	if (st != PW_OK && d.verdict == PW_VERDICT_ALLOW)
+		add_err(err, errlen,
+		        "; call %s is in the log and did not run: it is in doubt until an owner "
+		        "resolves it (pitwall resolve)",
+		        x->call_id);
 	if (st != PW_OK || d.verdict != PW_VERDICT_ALLOW)
 		goto out;
 
@@ -1078,7 +1088,7 @@ static pw_status one_attempt(pw_broker *b, const pw_action *a, attempt_ctx *x, c
 		        "owner resolves it (pitwall resolve)",
 		        x->call_id);
 	observed_release(&o);
-	x->have_oc = st == PW_OK;
+	x->have_oc = x->stored_result != NULL; /* built and recorded, even if not folded */
 	goto out; /* on failure it ran and the log does not know: the call stays in doubt */
 rollback:
 	rollback_txn(b);

@@ -435,10 +435,10 @@ static pw_status do_tools_call(pw_mcp *m, const json_t *id, const json_t *params
 		(void)json_object_set(reply, "halted", json_object_get(status, "halted"));
 	json_decref(status);
 	char note[1200];
-	snprintf(note, sizeof note,
-	         "The result could not be recorded (%s): the call is in doubt until an operator "
-	         "resolves it.",
-	         err);
+	snprintf(
+	        note, sizeof note,
+	        "The result is recorded, but pitwall failed after it (%s); check the run's status.",
+	        err);
 	char *text = call_text(reply, st == PW_OK ? NULL : note);
 	const char *verdict = json_string_value(json_object_get(reply, "verdict"));
 	const char *outcome = json_string_value(json_object_get(reply, "outcome"));

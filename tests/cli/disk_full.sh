@@ -10,13 +10,18 @@
 . "$(dirname "$0")/lib.sh"
 cd "$TMP" || exit 1
 disk=$TMP/disk
-trap 'umount "$disk" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'umount -l "$disk" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 mkdir -p spec/bin
 printf '#!/bin/sh\necho "$1" >>note.marker\necho "{}"\n' >spec/bin/note
 # Fill writes until the file system is full, then succeeds: its result is what cannot be written
 printf '#!/bin/sh\n%s x >fill 2>/dev/null\necho "{}"\n' "$(command -v yes)" >spec/bin/fill
-chmod +x spec/bin/note spec/bin/fill
+# Shout prints a result with a string of $1 zeros: its call event is small, its result large
+cat >spec/bin/shout <<'SH'
+#!/bin/sh
+printf '{"s":"%0'"$1"'d"}' 0
+SH
+chmod +x spec/bin/note spec/bin/fill spec/bin/shout
 cat >spec/workflow.yaml <<YAML
 pitwall: 1
 name: disk_full
@@ -35,11 +40,26 @@ actions:
       required: [tag, text]
       properties:
         tag: {type: string, pattern: "^[a-z0-9-]{1,40}\$"}
-        text: {type: string, maxLength: 100000}
+        text: {type: string, maxLength: 900000}
     run:
       program: bin/note
       sha256: "$(sha256sum spec/bin/note | cut -d' ' -f1)"
       args: ["{input.tag}"]
+      timeout: 10s
+  Shout:
+    from: [S0]
+    input:
+      type: object
+      additionalProperties: false
+      required: [n]
+      properties:
+        n: {type: integer, minimum: 1, maximum: 900000}
+    effects:
+      limits: {file_size: 16KiB} # under the RLIMIT_FSIZE pitwall runs with below
+    run:
+      program: bin/shout
+      sha256: "$(sha256sum spec/bin/shout | cut -d' ' -f1)"
+      args: ["{input.n}"]
       timeout: 10s
   Fill:
     from: [S0]
@@ -50,7 +70,6 @@ actions:
       timeout: 20s
 YAML
 make_trust ops-lead
-big=$(head -c 60000 /dev/zero | tr '\0' a)
 
 # events DB RUN: the number of events status counts, and the open calls
 events() {
@@ -64,7 +83,7 @@ log_ok() {
 }
 
 # 1. RLIMIT_FSIZE: room for the shared-memory index (32 KiB) and a little more, not for an
-#    event of 60 KB. pitwall ignores nothing: SIGXFSZ is ignored here so that write() fails.
+#    event larger than any of the ledger's files. SIGXFSZ is ignored so that write() fails.
 mkdir -p "$TMP/a"
 db=$TMP/a/pitwall.db
 run_pw run start spec/workflow.yaml --db "$db" --run-id r1
@@ -73,12 +92,17 @@ r1_dir=$(jget "$out" '$.run_dir')
 before=$(events "$db" r1)
 largest=$(stat -c %s "$db" "$db-wal" 2>/dev/null | sort -n | tail -n 1)
 kib=$(((largest > 32768 ? largest : 32768) / 1024 + 4))
-(
-	trap '' XFSZ
-	ulimit -f "$kib"
-	exec "$PW_BIN" call r1 Note "{\"tag\":\"big\",\"text\":\"$big\"}" --db "$db"
-) >"$TMP/o" 2>"$TMP/e"
-rc=$?
+big=$(head -c $(((kib + 8) * 1024)) /dev/zero | tr '\0' a)
+# limited CMD...: CMD with writes limited to $kib KiB a file
+limited() {
+	(
+		trap '' XFSZ
+		ulimit -f "$kib"
+		exec "$@"
+	) >"$TMP/o" 2>"$TMP/e"
+	rc=$?
+}
+limited "$PW_BIN" call r1 Note "{\"tag\":\"big\",\"text\":\"$big\"}" --db "$db"
 expect_eq "a call event that cannot be written: exit 1, nothing on stdout" "$rc $(wc -c <"$TMP/o")" "1 0"
 expect_match "... and says why and that the call does not run" "$(cat "$TMP/e")" \
 	'^pitwall call: cannot (write|commit to) the log: .*; the call does not run$'
@@ -87,6 +111,17 @@ expect_eq "... the log is as it was: no event, no open call" "$(events "$db" r1)
 log_ok "$db" r1 "after the failed write"
 run_pw call r1 Note '{"tag":"small","text":"x"}' --db "$db"
 expect_eq "with room again the next call runs" "$rc $(cat "$r1_dir/note.marker")" "0 small"
+# the call event fits, the result does not
+n=$(events "$db" r1 | cut -d' ' -f1)
+limited "$PW_BIN" call r1 Shout "{\"n\":$(((kib + 8) * 1024))}" --db "$db"
+expect_eq "a result that cannot be written: exit 1, nothing on stdout" "$rc $(wc -c <"$TMP/o")" "1 0"
+expect_match "... and says the call ran and is in doubt" "$(cat "$TMP/e")" \
+	"; call c$n ran and its result is not in the log: it is in doubt until an owner resolves it"
+expect_eq "... its call event stays: the call is open, in doubt" \
+	"$(events "$db" r1)" "$((n + 1)) [{\"call_id\":\"c$n\",\"action\":\"Shout\",\"agent\":\"agent\",\"seq\":$n,\"status\":\"in_doubt\"}]"
+run_pw resolve r1 "c$n" --outcome ok --as ops-lead --trust "$TRUST" --db "$db"
+expect_eq "... an owner resolves it" "$rc $(jget "$out" '$.outcome')" "0 ok"
+log_ok "$db" r1 "after the result that could not be written"
 
 # 2. A full tmpfs
 mkdir -p "$disk"
@@ -122,6 +157,7 @@ expect_match "... and says the call ran and is in doubt" "$err" \
 	"; call c$n ran and its result is not in the log: it is in doubt until an owner resolves it"
 expect_eq "... its call event stays: the call is open, in doubt" \
 	"$(events "$db" r2)" "$((n + 1)) [{\"call_id\":\"c$n\",\"action\":\"Fill\",\"agent\":\"agent\",\"seq\":$n,\"status\":\"in_doubt\"}]"
+# (a small event: it fits in the pages the last process freed when it removed its WAL and index)
 run_pw call r2 Note '{"tag":"blocked","text":"x"}' --db "$db"
 expect_eq "... a new call is refused while it is in doubt" "$rc $(jget "$out" '$.reason')" "5 CALL_IN_DOUBT"
 rm -f "$r2_dir/fill"
